@@ -1,0 +1,64 @@
+"""Shared CLI plumbing: error translation, the lazily loaded taxonomy, JSON output."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import EscoError
+from ..taxonomy import Taxonomy, load_taxonomy
+
+__all__ = ["AppContext", "EscoGroup", "echo_json", "pass_app"]
+
+
+class EscoGroup(click.Group):
+    """A click group that turns library errors into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EscoError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+
+
+@dataclass
+class AppContext:
+    """Options every command shares; the taxonomy loads on first use."""
+
+    esco_dir: Path | None = None
+    cache_dir: Path | None = None
+    language: str = "en"
+    _taxonomy: Taxonomy | None = field(default=None, repr=False)
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        if self._taxonomy is None:
+            self._taxonomy = load_taxonomy(
+                self.esco_dir, language=self.language, cache_dir=self.cache_dir
+            )
+        return self._taxonomy
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def echo_json(value: Any) -> None:
+    """Print ``value`` as indented JSON (UTF-8, not ASCII-escaped)."""
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )

@@ -1,0 +1,24 @@
+"""Where the product keeps its files: the only environment it reads for that."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["default_cache_dir"]
+
+
+def default_cache_dir() -> Path:
+    """``ESCO_CACHE_DIR``, else ``$ESCO_HOME/cache``, else the platform's user cache folder.
+
+    Embedding caches and taxonomy snapshots live here, never inside the installed package.
+    """
+    explicit = os.environ.get("ESCO_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    home = os.environ.get("ESCO_HOME")
+    if home:
+        return Path(home).expanduser() / "cache"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("esco-skill-extractor", appauthor=False))

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+ESCO_MINI = DATA / "esco_mini"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own cache folder; no test reads the user's caches or settings."""
+    home = tmp_path_factory.mktemp("esco-home")
+    for name in ("ESCO_DATA_DIR", "ESCO_MODEL", "ESCO_CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ESCO_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    return home
+
+
+@pytest.fixture
+def esco_mini() -> Path:
+    return ESCO_MINI
+
+
+@pytest.fixture(scope="session")
+def full_taxonomy(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from esco_skill_extractor.taxonomy import load_taxonomy
+
+    return load_taxonomy(cache_dir=tmp_path_factory.mktemp("snapshot"))
