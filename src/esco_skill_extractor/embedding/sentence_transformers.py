@@ -1,0 +1,172 @@
+"""The sentence-transformers backend. torch and sentence-transformers are imported lazily."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelUnavailable
+from .base import TextKind
+from .registry import ModelSpec
+
+__all__ = ["SentenceTransformerEmbedder"]
+
+logger = logging.getLogger(__name__)
+
+
+class SentenceTransformerEmbedder:
+    """An :class:`~esco_skill_extractor.embedding.base.Embedder` over a SentenceTransformer.
+
+    Applies the registry's prompts for query and passage texts, normalises every vector and
+    encodes each distinct text once. Build one with :func:`load_embedder` (or
+    :meth:`load`), not directly.
+
+    Attributes:
+        spec: The registry settings in use.
+        path: The local model folder.
+    """
+
+    def __init__(
+        self, model: Any, *, model_id: str, revision: str, spec: ModelSpec, path: Path | None
+    ) -> None:
+        self._model = model
+        self._model_id = model_id
+        self._revision = revision
+        self.spec = spec
+        self.path = path
+        # sentence-transformers 6 renamed the method; 5.x has only the old name.
+        getter = getattr(model, "get_embedding_dimension", None)
+        if getter is None:
+            getter = model.get_sentence_embedding_dimension
+        dim = getter()
+        if not dim:
+            raise ModelUnavailable(f"{model_id}: the model does not report its vector size")
+        self._dim = int(dim)
+        current = getattr(model, "max_seq_length", None)
+        if spec.max_seq_length and (current is None or spec.max_seq_length < current):
+            model.max_seq_length = spec.max_seq_length
+
+    @classmethod
+    def load(
+        cls,
+        name_or_path: str | Path,
+        *,
+        model_id: str,
+        revision: str,
+        spec: ModelSpec,
+        device: str = "cpu",
+        local_files_only: bool = True,
+    ) -> SentenceTransformerEmbedder:
+        """Load a SentenceTransformer from a folder (or a Hub id, downloading it).
+
+        Raises:
+            ModelUnavailable: the folder is not a model, or loading failed for any reason.
+        """
+        path = Path(name_or_path) if isinstance(name_or_path, Path) else None
+        if path is not None and not ((path / "config.json").is_file() or
+                                     (path / "modules.json").is_file()):
+            raise ModelUnavailable(
+                f"{path} does not look like a model folder (no config.json or modules.json)"
+            )
+        started = time.perf_counter()
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            model = SentenceTransformer(
+                str(name_or_path), device=device, local_files_only=local_files_only
+            )
+            model.eval()
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            raise ModelUnavailable(
+                f"sentence-transformers is not installed ({exc}); "
+                "pip install sentence-transformers"
+            ) from exc
+        except Exception as exc:  # noqa: BLE001 - any loader failure means "unavailable"
+            raise ModelUnavailable(
+                f"could not load model {model_id} from {name_or_path} on {device}: "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            ) from exc
+        embedder = cls(model, model_id=model_id, revision=revision, spec=spec, path=path)
+        logger.info(
+            "loaded %s (%d dims, revision %s) from %s on %s in %.1fs",
+            model_id, embedder.dim, revision[:19], name_or_path, device,
+            time.perf_counter() - started,
+        )
+        return embedder
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def revision(self) -> str:
+        return self._revision
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def device(self) -> str:
+        return str(self._model.device)
+
+    @property
+    def encode_settings(self) -> str:
+        """The settings that change passage vectors (part of the cache key)."""
+        return self.spec.encode_settings
+
+    @property
+    def model(self) -> Any:
+        """The underlying ``SentenceTransformer``."""
+        return self._model
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        kind: TextKind = "query",
+        batch_size: int = 64,
+        show_progress: bool = False,
+    ) -> np.ndarray:
+        """Encode texts into a ``(len(texts), dim)`` float32 array of unit vectors.
+
+        Args:
+            texts: The texts; identical texts are encoded once.
+            kind: ``"query"`` for users' documents, ``"passage"`` for ESCO views; picks the
+                model's prompt.
+            batch_size: Texts per forward pass.
+            show_progress: Show sentence-transformers' progress bar.
+
+        Returns:
+            Row ``i`` is the vector of ``texts[i]``.
+
+        Example:
+            >>> embedder.embed(["Python programming"], kind="query").shape  # doctest: +SKIP
+            (1, 384)
+        """
+        if isinstance(texts, str):
+            raise TypeError("embed() takes a sequence of texts, not one string")
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        unique = list(dict.fromkeys(texts))
+        prompt = self.spec.prompt(kind) or None
+        vectors = self._model.encode(
+            unique,
+            prompt=prompt,
+            batch_size=batch_size,
+            show_progress_bar=show_progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if len(unique) != len(texts):
+            position = {text: i for i, text in enumerate(unique)}
+            vectors = vectors[[position[text] for text in texts]]
+        return vectors
+
