@@ -7,12 +7,16 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import EscoError
 from ..taxonomy import Taxonomy, load_taxonomy
+
+if TYPE_CHECKING:
+    from ..cache import EmbeddingCache
+    from ..embedding import LoadedModel
 
 __all__ = ["AppContext", "EscoGroup", "echo_json", "pass_app"]
 
@@ -38,7 +42,10 @@ class AppContext:
     esco_dir: Path | None = None
     cache_dir: Path | None = None
     language: str = "en"
+    model: str | None = None  # None: the default model, with fallback to the bundled one
+    device: str | None = None  # None: cuda, then mps, then cpu
     _taxonomy: Taxonomy | None = field(default=None, repr=False)
+    _loaded_model: LoadedModel | None = field(default=None, repr=False)
 
     @property
     def taxonomy(self) -> Taxonomy:
@@ -47,6 +54,22 @@ class AppContext:
                 self.esco_dir, language=self.language, cache_dir=self.cache_dir
             )
         return self._taxonomy
+
+    @property
+    def loaded_model(self) -> LoadedModel:
+        """The embedding model, loaded on first use (``--model``, ``--device``)."""
+        if self._loaded_model is None:
+            from ..embedding import load_embedder
+
+            self._loaded_model = load_embedder(self.model, device=self.device)
+        return self._loaded_model
+
+    @property
+    def embedding_cache(self) -> EmbeddingCache:
+        """The embedding cache under ``--cache-dir`` (default: the user cache folder)."""
+        from ..cache import EmbeddingCache
+
+        return EmbeddingCache(self.cache_dir / "embeddings" if self.cache_dir else None)
 
 
 pass_app = click.make_pass_decorator(AppContext)

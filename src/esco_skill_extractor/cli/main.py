@@ -8,7 +8,10 @@ from typing import Any
 import click
 
 from ..__about__ import __version__
+from ..embedding import resolve_model
+from ..errors import EscoError
 from .base import AppContext, EscoGroup, configure_logging, echo_json, pass_app
+from .cache import cache_group, cache_summary, model_summary
 from .taxonomy import taxonomy_group
 
 __all__ = ["cli", "main"]
@@ -22,21 +25,36 @@ __all__ = ["cli", "main"]
               help="Primary language of the ESCO files (skills_<lang>.csv).")
 @click.option("--cache-dir", type=click.Path(path_type=Path), envvar="ESCO_CACHE_DIR",
               help="Cache folder (embeddings, taxonomy snapshots).")
+@click.option("--model", envvar="ESCO_MODEL",
+              help="Embedding model: a Hugging Face id, all-MiniLM-L6-v2 (bundled, offline) or "
+                   "a local folder. Default: BAAI/bge-m3, else the bundled model with a warning.")
+@click.option("--device", envvar="ESCO_DEVICE",
+              help="cpu, cuda, cuda:N or mps. Default: cuda, then mps, then cpu.")
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
 @click.pass_context
 def cli(ctx: click.Context, esco_dir: Path | None, esco_language: str,
-        cache_dir: Path | None, verbose: int) -> None:
+        cache_dir: Path | None, model: str | None, device: str | None, verbose: int) -> None:
     """Extract ESCO skills and occupations from free text."""
     configure_logging(verbose)
-    ctx.obj = AppContext(esco_dir=esco_dir, cache_dir=cache_dir, language=esco_language)
+    ctx.obj = AppContext(esco_dir=esco_dir, cache_dir=cache_dir, language=esco_language,
+                         model=model or None, device=device or None)
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_app
 def info(app: AppContext, as_json: bool) -> None:
-    """Show the version, the taxonomy and its counts."""
-    summary: dict[str, Any] = {"version": __version__, "taxonomy": app.taxonomy.summary()}
+    """Show the version, the taxonomy, the embedding model and the state of its cache."""
+    try:
+        choice = resolve_model(app.model)
+    except EscoError:
+        choice = None  # model_summary reports the error
+    summary: dict[str, Any] = {
+        "version": __version__,
+        "taxonomy": app.taxonomy.summary(),
+        "model": model_summary(app, choice),
+        "cache": cache_summary(app, choice=choice),
+    }
     if as_json:
         echo_json(summary)
         return
@@ -46,9 +64,22 @@ def info(app: AppContext, as_json: bool) -> None:
     click.echo(f"  skills: {t['skills']:,}  occupations: {t['occupations']:,}  "
                f"ISCO groups: {t['isco_groups']:,}  relations: {t['occupation_skill_relations']:,}")
     click.echo(f"  languages: {', '.join(t['languages'])}")
+    m = summary["model"]
+    if "error" in m:
+        click.echo(f"Model: {m['name']}: {m['error']}")
+    else:
+        click.echo(f"Model: {m['name']} ({m['source']}, {m['dims'] or '?'} dims, "
+                   f"device {m['device'] or m.get('device_error')})")
+        if m["fallback_used"]:
+            click.echo(f"  fallback: {m['fallback_reason']}")
+    c = summary["cache"]
+    click.echo(f"Embedding cache: {c['state']}" + (f" at {c['path']}" if c["path"] else ""))
+    if c["problem"]:
+        click.echo(f"  {c['problem']}")
 
 
 cli.add_command(taxonomy_group)
+cli.add_command(cache_group)
 
 
 def main() -> None:
