@@ -1,0 +1,186 @@
+"""Extraction quality on the ESCO skill-linking benchmark (Decorte et al., RecSys-in-HR 2022).
+
+Reads every ``*_annotations.csv`` in ``--data`` and prints, per file: RP@5, RP@10 and MRR
+of ``rank_skills`` over the whole taxonomy, and micro precision, recall and F1 of
+``get_skills`` at the model's default threshold. ``--baseline`` also runs the method of the
+PyPI package esco-skill-extractor 0.1.18 (re-implemented faithfully below: its regex split,
+one blob per concept, best concept per fragment above 0.6) with the same model and data.
+
+Scoring convention (the benchmark's README): sentences with a non-empty gold set; gold
+labels (ESCO 1.1.0 wording) map to v1.2.0 URIs through ``esco_1.1.0_label_to_uri.tsv``;
+``LABEL NOT PRESENT`` / ``UNDERSPECIFIED`` are dropped; a label whose concept left ESCO
+(empty URI) stays in the gold set and counts as a miss.
+
+Usage:
+    python benchmarks/quality.py --data ../shared/benchmark [--model NAME] [--baseline] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+NO_LABEL = {"LABEL NOT PRESENT", "UNDERSPECIFIED"}
+
+
+@dataclass(frozen=True)
+class Sample:
+    sentence: str
+    gold: frozenset[str]  # concept URIs; a label without a v1.2.0 concept is "missing:<label>"
+
+
+def load_label_map(data: Path) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    with open(data / "esco_1.1.0_label_to_uri.tsv", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            mapping[row["label"].strip()] = row["conceptUri"].strip()
+    return mapping
+
+
+def load_samples(path: Path, label_map: dict[str, str]) -> list[Sample]:
+    """Sentences with their gold URIs, in file order; sentences without gold are dropped."""
+    gold: dict[str, set[str]] = {}
+    with open(path, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            sentence = row["sentence"]
+            labels = gold.setdefault(sentence, set())
+            label = row["label"].strip()
+            if not label or label in NO_LABEL:
+                continue
+            uri = label_map.get(label)
+            if uri is None:
+                raise SystemExit(f"{path}: label {label!r} is not in the label map")
+            labels.add(uri or f"missing:{label}")
+    return [Sample(s, frozenset(g)) for s, g in gold.items() if g]
+
+
+def ranking_metrics(rankings: Sequence[Sequence[str]], samples: Sequence[Sample]) -> dict[str, float]:
+    rp5 = rp10 = mrr = 0.0
+    for ranked, sample in zip(rankings, samples, strict=True):
+        gold = sample.gold
+        rp5 += len(set(ranked[:5]) & gold) / min(5, len(gold))
+        rp10 += len(set(ranked[:10]) & gold) / min(10, len(gold))
+        rank = next((i for i, uri in enumerate(ranked, 1) if uri in gold), None)
+        mrr += 1 / rank if rank else 0.0
+    n = len(samples)
+    return {"rp@5": rp5 / n, "rp@10": rp10 / n, "mrr": mrr / n}
+
+
+def set_metrics(predicted: Sequence[Sequence[str]], samples: Sequence[Sample]) -> dict[str, float]:
+    tp = fp = fn = 0
+    for found, sample in zip(predicted, samples, strict=True):
+        found_set = set(found)
+        tp += len(found_set & sample.gold)
+        fp += len(found_set - sample.gold)
+        fn += len(sample.gold - found_set)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1,
+            "predicted_per_sentence": (tp + fp) / len(samples)}
+
+
+class Baseline:
+    """The PyPI package esco-skill-extractor 0.1.18's method, with the same model."""
+
+    _SPLIT = re.compile(r"\r|\n|\t|\.|\,|\;|and|or")
+
+    def __init__(self, embedder, taxonomy, threshold: float = 0.6) -> None:  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        self._np = np
+        self._embedder = embedder
+        self._threshold = threshold
+        self._uris = list(taxonomy.skills)
+        blobs = [" ".join(" ".join([*s.all_labels, s.description]).split())
+                 for s in taxonomy.skills.values()]
+        self._vectors = embedder.embed(blobs, kind="passage", batch_size=64)
+
+    def _scores(self, texts: Sequence[str]):  # type: ignore[no-untyped-def]
+        return self._embedder.embed(list(texts), kind="query") @ self._vectors.T
+
+    def rank_skills(self, texts: Sequence[str], top_k: int = 10) -> list[list[str]]:
+        # The package has no ranking: rank the whole sentence against every blob.
+        scores = self._scores(texts)
+        order = self._np.argsort(-scores, axis=1)[:, :top_k]
+        return [[self._uris[i] for i in row] for row in order]
+
+    def get_skills(self, texts: Sequence[str]) -> list[list[str]]:
+        out = []
+        for text in texts:
+            fragments = [s for s in self._SPLIT.split(text.strip()) if s]
+            if not fragments:
+                out.append([])
+                continue
+            scores = self._scores(fragments)
+            best = scores.argmax(axis=1)
+            keep = scores[self._np.arange(len(fragments)), best] > self._threshold
+            out.append(list(dict.fromkeys(self._uris[i] for i in best[keep])))
+        return out
+
+
+def evaluate(rank: Callable[..., list[list[str]]], extract: Callable[..., list[list[str]]],
+             samples: Sequence[Sample]) -> dict[str, float]:
+    texts = [s.sentence for s in samples]
+    started = time.perf_counter()
+    rankings = rank(texts, top_k=10)
+    ranked = time.perf_counter()
+    predicted = extract(texts)
+    done = time.perf_counter()
+    result = ranking_metrics(rankings, samples) | set_metrics(predicted, samples)
+    result |= {"rank_seconds": ranked - started, "extract_seconds": done - ranked}
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="folder with *_annotations.csv")
+    parser.add_argument("--model", default="all-MiniLM-L6-v2")
+    parser.add_argument("--baseline", action="store_true", help="also run the PyPI package's method")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--skills-threshold", type=float, default=None)
+    args = parser.parse_args(argv)
+
+    from esco_skill_extractor import SkillExtractor
+
+    files = sorted(args.data.glob("*_annotations.csv"))
+    if not files:
+        print(f"no *_annotations.csv in {args.data}", file=sys.stderr)
+        return 2
+    label_map = load_label_map(args.data)
+    extractor = SkillExtractor(model=args.model, skills_threshold=args.skills_threshold)
+    baseline = Baseline(extractor.embedder, extractor.taxonomy) if args.baseline else None
+
+    report: dict[str, dict[str, dict[str, float]]] = {}
+    for path in files:
+        samples = load_samples(path, label_map)
+        name = path.name.removesuffix("_annotations.csv")
+        report[name] = {"ours": evaluate(extractor.rank_skills, extractor.get_skills, samples)}
+        report[name]["ours"]["sentences"] = len(samples)
+        if baseline is not None:
+            report[name]["baseline"] = evaluate(baseline.rank_skills, baseline.get_skills, samples)
+
+    if args.json:
+        print(json.dumps({"model": args.model, "threshold": extractor.skills_threshold,
+                          "results": report}, indent=2))
+        return 0
+    print(f"model: {args.model}   skills threshold: {extractor.skills_threshold}")
+    header = f"{'file':<18}{'method':<10}{'RP@5':>7}{'RP@10':>7}{'MRR':>7}{'P':>7}{'R':>7}{'F1':>7}"
+    print(header)
+    print("-" * len(header))
+    for name, methods in report.items():
+        for method, r in methods.items():
+            print(f"{name:<18}{method:<10}{r['rp@5']:>7.3f}{r['rp@10']:>7.3f}{r['mrr']:>7.3f}"
+                  f"{r['precision']:>7.3f}{r['recall']:>7.3f}{r['f1']:>7.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

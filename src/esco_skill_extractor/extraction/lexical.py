@@ -1,0 +1,148 @@
+"""Pure lexical signals: verbatim label hits (with offsets) and BM25 over concept labels.
+
+Both work on "terms": words casefolded, accents stripped, and lightly stemmed (plural
+endings), so "databases" finds "database" and "Java (computer programming)" is found by
+"java" (a parenthetical qualifier is optional).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+__all__ = ["BM25", "LabelHit", "VerbatimMatcher", "terms", "terms_with_offsets"]
+
+_WORD = re.compile(r"[\w][\w+#]*(?:[.'’-]\w[\w+#]*)*", re.UNICODE)
+_PARENTHETICAL = re.compile(r"\s*\([^)]*\)\s*")
+_MAX_NGRAM = 8
+
+
+def _fold(word: str) -> str:
+    word = word.casefold()
+    if not word.isascii():
+        word = "".join(
+            ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch)
+        )
+    return word
+
+
+def _stem(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def terms_with_offsets(text: str) -> list[tuple[str, int, int]]:
+    """``(term, start, end)`` of each word of ``text``; offsets index ``text``."""
+    return [(_stem(_fold(m.group())), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+def terms(text: str) -> list[str]:
+    """The terms of ``text``."""
+    return [t for t, _, _ in terms_with_offsets(text)]
+
+
+def label_variants(label: str) -> list[str]:
+    """A label and, if it has a parenthetical qualifier, the label without it."""
+    bare = _PARENTHETICAL.sub(" ", label).strip()
+    return [label, bare] if bare and bare != label else [label]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelHit:
+    """A label found verbatim in a text."""
+
+    owner: int  # concept index
+    start: int
+    end: int
+    length: int  # number of terms in the label
+
+
+class VerbatimMatcher:
+    """Finds preferred and alternative labels that occur verbatim (term for term) in a text."""
+
+    def __init__(self, labels: Iterable[tuple[int, str]]) -> None:
+        self._index: dict[tuple[str, ...], list[int]] = {}
+        for owner, label in labels:
+            for variant in label_variants(label):
+                key = tuple(terms(variant))
+                if key and len(key) <= _MAX_NGRAM:
+                    owners = self._index.setdefault(key, [])
+                    if owner not in owners:
+                        owners.append(owner)
+
+    def find(self, text: str) -> list[LabelHit]:
+        """Every label occurrence in ``text``, with the character span it covers."""
+        words = terms_with_offsets(text)
+        keys = [w for w, _, _ in words]
+        hits: list[LabelHit] = []
+        for i in range(len(words)):
+            for n in range(1, min(_MAX_NGRAM, len(words) - i) + 1):
+                owners = self._index.get(tuple(keys[i : i + n]))
+                if owners:
+                    start, end = words[i][1], words[i + n - 1][2]
+                    hits.extend(LabelHit(owner, start, end, n) for owner in owners)
+        return hits
+
+
+class BM25:
+    """Okapi BM25 over one "document" of terms per concept (its labels).
+
+    ``scores(query_terms)`` returns one score per concept; callers normalise by the maximum.
+    """
+
+    def __init__(self, documents: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
+        vocabulary: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        counts: list[float] = []
+        lengths = np.zeros(len(documents), dtype=np.float32)
+        for d, document in enumerate(documents):
+            lengths[d] = len(document)
+            tally: dict[int, int] = {}
+            for term in document:
+                column = vocabulary.setdefault(term, len(vocabulary))
+                tally[column] = tally.get(column, 0) + 1
+            rows += [d] * len(tally)
+            cols += list(tally)
+            counts += list(tally.values())
+        self.vocabulary = vocabulary
+        n = max(len(documents), 1)
+        average = float(lengths.mean()) if len(documents) else 1.0
+        tf = np.asarray(counts, dtype=np.float32)
+        norm = k1 * (1 - b + b * lengths[np.asarray(rows, dtype=np.int64)] / max(average, 1e-9))
+        weights = tf * (k1 + 1) / (tf + norm) if len(tf) else tf
+        df = np.bincount(np.asarray(cols, dtype=np.int64), minlength=len(vocabulary))
+        idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        matrix = sparse.csr_matrix(
+            (weights, (rows, cols)), shape=(len(documents), len(vocabulary)), dtype=np.float32
+        )
+        self._matrix = matrix.multiply(idf[np.newaxis, :]).tocsc().astype(np.float32)
+        self.idf = idf
+
+    def scores(self, query_terms: Sequence[str]) -> np.ndarray:
+        """BM25 score of every document for the query (each distinct term counted once)."""
+        columns = sorted({self.vocabulary[t] for t in query_terms if t in self.vocabulary})
+        if not columns:
+            return np.zeros(self._matrix.shape[0], dtype=np.float32)
+        return np.asarray(self._matrix[:, columns].sum(axis=1), dtype=np.float32).ravel()
+
+
+def idf_weight(idf: np.ndarray, vocabulary: dict[str, int], words: Sequence[str]) -> float:
+    """Mean IDF of ``words`` (unknown words count as the rarest)."""
+    if not words:
+        return 0.0
+    top = float(idf.max()) if len(idf) else 1.0
+    return sum(float(idf[vocabulary[w]]) if w in vocabulary else top for w in words) / len(words)
+
+
+def _unused() -> float:  # pragma: no cover - keeps math imported for typing tools
+    return math.inf

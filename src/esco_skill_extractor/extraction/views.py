@@ -1,0 +1,72 @@
+"""The recipe that turns each ESCO concept into the texts that are embedded ("views").
+
+A concept is embedded several times: its preferred label, each alternative label and a
+"blob" (labels and description together). Scores take the best label view and add the
+blob view (see :mod:`.matching`). The recipe's name and version are part of the
+embedding cache key: change what is embedded, bump ``RECIPE_VERSION``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..taxonomy import Occupation, Skill, Taxonomy
+
+__all__ = ["RECIPE_NAME", "RECIPE_VERSION", "VIEW_BLOB", "VIEW_LABEL", "ViewTable", "build_views"]
+
+RECIPE_NAME = "labels+blob"
+RECIPE_VERSION = "1"
+
+VIEW_LABEL = 0  # preferred or alternative label
+VIEW_BLOB = 1  # "label alt1 alt2 ... description", as the PyPI package embeds a concept
+
+_BLOB_CHARS = 1500  # long descriptions add nothing past the model's window; keeps encodes fast
+
+
+@dataclass(frozen=True)
+class ViewTable:
+    """The texts embedded for one kind of concept, and which concept each belongs to.
+
+    ``owners[i]`` is the index into ``uris`` of the concept of ``texts[i]``; ``kinds[i]`` is
+    ``VIEW_LABEL`` or ``VIEW_BLOB``. Views of a concept are contiguous, labels first.
+    """
+
+    uris: tuple[str, ...]
+    texts: tuple[str, ...]
+    owners: np.ndarray  # int32, len(texts)
+    kinds: np.ndarray  # int8, len(texts)
+
+
+def _blob(concept: Skill | Occupation) -> str:
+    return " ".join([*concept.all_labels, concept.description])[:_BLOB_CHARS].strip()
+
+
+def _table(concepts: Iterable[Skill | Occupation]) -> ViewTable:
+    uris: list[str] = []
+    texts: list[str] = []
+    owners: list[int] = []
+    kinds: list[int] = []
+    for index, concept in enumerate(concepts):
+        uris.append(concept.uri)
+        labels = dict.fromkeys(label for label in concept.all_labels if label)
+        for label in labels:
+            texts.append(label)
+            owners.append(index)
+            kinds.append(VIEW_LABEL)
+        texts.append(_blob(concept))
+        owners.append(index)
+        kinds.append(VIEW_BLOB)
+    return ViewTable(
+        tuple(uris), tuple(texts), np.asarray(owners, dtype=np.int32), np.asarray(kinds, dtype=np.int8)
+    )
+
+
+def build_views(taxonomy: Taxonomy) -> Mapping[str, ViewTable]:
+    """The view tables of a taxonomy: ``{"skills": ..., "occupations": ...}``."""
+    return {
+        "skills": _table(taxonomy.skills.values()),
+        "occupations": _table(taxonomy.occupations.values()),
+    }
