@@ -30,3 +30,19 @@ def full_taxonomy(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-
     from esco_skill_extractor.taxonomy import load_taxonomy
 
     return load_taxonomy(cache_dir=tmp_path_factory.mktemp("snapshot"))
+
+
+@pytest.fixture(scope="session")
+def tiny_bge_m3(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random model in the BAAI/bge-m3 folder layout (see fixtures_bge_m3.py)."""
+    from fixtures_bge_m3 import build_tiny_bge_m3
+
+    return build_tiny_bge_m3(tmp_path_factory.mktemp("models") / "bge-m3")
+
+
+@pytest.fixture(scope="session")
+def bundled_embedder():  # type: ignore[no-untyped-def]
+    """The real bundled all-MiniLM-L6-v2 on cpu, loaded once per session (mark tests slow)."""
+    from esco_skill_extractor.embedding import load_embedder
+
+    return load_embedder("all-MiniLM-L6-v2", device="cpu").embedder
