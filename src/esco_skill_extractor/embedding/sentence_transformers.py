@@ -121,6 +121,11 @@ class SentenceTransformerEmbedder:
         return self.spec.encode_settings
 
     @property
+    def backend(self) -> str:
+        """The inference backend (part of the cache key); ONNX will key apart."""
+        return "torch"
+
+    @property
     def model(self) -> Any:
         """The underlying ``SentenceTransformer``."""
         return self._model
