@@ -1,16 +1,19 @@
-"""Pure scoring of concepts against text segments: dense views fused with lexical signals.
+"""Pure scoring of concepts against one sentence: dense views fused with lexical signals.
 
-For one sentence with clauses, the score of a concept is::
+For a sentence with clauses and word windows (1-4 words), the score of a concept is::
 
     dense(q)  = (label_weight * max_label_sim(q) + blob_weight * blob_sim(q))
                 / (label_weight + blob_weight)
-    semantic  = sentence_weight * dense(sentence) + (1 - sentence_weight) * max_clause dense(clause)
-    score     = semantic + bm25_weight * bm25 / max(bm25 over concepts) + verbatim_boost * hit
+    semantic  = sentence_weight * dense(sentence)
+                + (1 - sentence_weight) * max(dense(q) for q in clauses and windows)
+    score     = semantic + bm25_weight * bm25 / max(bm25) + verbatim_boost * hit
 
 clipped to [0, 1]. ``max_label_sim`` is the best cosine over the preferred and alternative
-labels, ``blob_sim`` the cosine to "labels + description"; ``hit`` is 1 when a label occurs
-verbatim (term for term) in the sentence. The weights were chosen on the development
-split of the skill-linking benchmark (see README, "Quality").
+labels; ``blob_sim`` the cosine to "labels + description"; ``hit`` is 1 when a label
+occurs verbatim (term for term) in the sentence. Word windows are scored only for a
+shortlist of concepts (the best by the other signals), which loses nothing measurable and
+keeps the cost flat. The weights were chosen on the development split of the
+skill-linking benchmark (README, "Quality").
 """
 
 from __future__ import annotations
@@ -23,35 +26,43 @@ import numpy as np
 from .lexical import BM25, VerbatimMatcher, terms
 from .views import VIEW_BLOB, ViewTable
 
-__all__ = ["ConceptIndex", "MatchConfig", "SentenceScores"]
+__all__ = ["ConceptIndex", "Hit", "MatchConfig"]
 
-_CHUNK_ROWS = 16_384  # views converted to float32 per step: bounds memory with float16 caches
+_CHUNK_ROWS = 16_384  # views converted to float32 per step: bounds memory for float16 caches
 
 
 @dataclass(frozen=True)
 class MatchConfig:
-    """Weights of the fused score (defaults measured on the benchmark's development split)."""
+    """Weights of the fused score; defaults measured on the benchmark's development split.
 
-    label_weight: float = 1.0
-    blob_weight: float = 0.7
-    sentence_weight: float = 0.5
-    bm25_weight: float = 0.4
-    verbatim_boost: float = 0.1
-
-
-@dataclass(frozen=True)
-class SentenceScores:
-    """Scores of every concept for one sentence, and where the evidence lies.
-
-    ``best_segment[c]`` is the index (into the sentence's segment list, 0 = the whole
-    sentence) of the segment most similar to concept ``c``; ``best_view[c]`` the view that
-    matched it best.
+    Attributes:
+        label_weight: Weight of the best label view.
+        blob_weight: Weight of the "labels + description" view.
+        sentence_weight: Share of the whole sentence against its best clause or window.
+        bm25_weight: Weight of BM25 over the concept's labels (normalised per sentence).
+        verbatim_boost: Added when a label occurs verbatim in the sentence.
+        window_words: Longest word window scored (0: clauses only).
+        shortlist: Concepts per sentence that word windows re-score.
     """
 
-    scores: np.ndarray  # float32 (n_concepts,)
-    best_segment: np.ndarray  # int32 (n_concepts,)
-    best_view: np.ndarray  # int32 (n_concepts,)
-    verbatim: dict[int, tuple[int, int]]  # concept -> (start, end) of a verbatim label hit
+    label_weight: float = 1.0
+    blob_weight: float = 1.0
+    sentence_weight: float = 0.4
+    bm25_weight: float = 0.1
+    verbatim_boost: float = 0.05
+    window_words: int = 4
+    shortlist: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One concept scored in one sentence; ``start``/``end`` are relative to the sentence."""
+
+    concept: int
+    score: float
+    start: int
+    end: int
+    view: int  # the view (index into the table's texts) that matched best
 
 
 class ConceptIndex:
@@ -72,8 +83,9 @@ class ConceptIndex:
         self.size = len(table.uris)
         owners = table.owners
         self._starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]).astype(np.int64)
-        self._blob = np.flatnonzero(table.kinds == VIEW_BLOB)
+        self._ends = np.r_[self._starts[1:], len(owners)].astype(np.int64)
         self._is_blob = table.kinds == VIEW_BLOB
+        self._blob = np.flatnonzero(self._is_blob)
         if len(self._starts) != self.size or len(self._blob) != self.size:
             raise ValueError("each concept needs contiguous views and exactly one blob view")
         self.verbatim = VerbatimMatcher(labels)
@@ -82,78 +94,122 @@ class ConceptIndex:
             documents[owner].extend(terms(label))
         self.bm25 = BM25(documents)
 
-    def similarities(self, queries: np.ndarray) -> np.ndarray:
-        """Cosine of each query to each view, ``(n_queries, n_views)`` float32."""
-        out = np.empty((len(queries), len(self.vectors)), dtype=np.float32)
+    # -- dense --------------------------------------------------------------------------------
+    def _similarities(self, queries: np.ndarray, views: np.ndarray | None = None) -> np.ndarray:
+        source = self.vectors if views is None else self.vectors[views]
+        out = np.empty((len(queries), len(source)), dtype=np.float32)
         q = np.ascontiguousarray(queries, dtype=np.float32)
-        for start in range(0, len(self.vectors), _CHUNK_ROWS):
-            block = np.asarray(self.vectors[start : start + _CHUNK_ROWS], dtype=np.float32)
+        for start in range(0, len(source), _CHUNK_ROWS):
+            block = np.asarray(source[start : start + _CHUNK_ROWS], dtype=np.float32)
             np.matmul(q, block.T, out=out[:, start : start + len(block)])
         return out
 
-    def dense(self, queries: np.ndarray, config: MatchConfig) -> tuple[np.ndarray, np.ndarray]:
-        """Per-concept dense score ``(n_queries, n_concepts)`` and the best label view of each."""
-        sims = self.similarities(queries)
-        blob = sims[:, self._blob]
-        labels = np.where(self._is_blob, -2.0, sims)
-        best_label = np.maximum.reduceat(labels, self._starts, axis=1)
-        # The best view index: argmax within each concept's label block.
-        view_of = _argmax_reduceat(labels, self._starts)
+    def _reduce(
+        self, sims: np.ndarray, is_blob: np.ndarray, starts: np.ndarray, config: MatchConfig
+    ) -> tuple[np.ndarray, np.ndarray]:
+        labels = np.where(is_blob, np.float32(-2.0), sims)
+        best_label = np.maximum.reduceat(labels, starts, axis=1)
+        blob = sims[:, np.flatnonzero(is_blob)]
         weight = config.label_weight + config.blob_weight
         score = (config.label_weight * best_label + config.blob_weight * blob) / weight
-        return score.astype(np.float32, copy=False), view_of
+        return score.astype(np.float32, copy=False), _argmax_blocks(labels, starts)
 
+    def dense(self, queries: np.ndarray, config: MatchConfig) -> tuple[np.ndarray, np.ndarray]:
+        """Dense score of every concept for each query ``(n_queries, n_concepts)``, and the
+        index of the best label view of each."""
+        sims = self._similarities(queries)
+        return self._reduce(sims, self._is_blob, self._starts, config)
+
+    def dense_subset(
+        self, queries: np.ndarray, concepts: np.ndarray, config: MatchConfig
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Like :meth:`dense` for the given concepts only (columns in their order)."""
+        lengths = self._ends[concepts] - self._starts[concepts]
+        views = np.concatenate([np.arange(s, e) for s, e in
+                                zip(self._starts[concepts], self._ends[concepts], strict=True)])
+        starts = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)
+        sims = self._similarities(queries, views)
+        score, local = self._reduce(sims, self._is_blob[views], starts, config)
+        return score, views[local]
+
+    # -- one sentence ------------------------------------------------------------------------
     def score_sentence(
         self,
         sentence: str,
-        offset: int,
         dense: np.ndarray,
         views: np.ndarray,
+        row_spans: Sequence[tuple[int, int]],
+        windows: np.ndarray,
+        window_spans: Sequence[tuple[int, int]],
         config: MatchConfig,
-    ) -> SentenceScores:
-        """Fuse the dense rows of one sentence (row 0 = sentence, then clauses) with lexical signals.
+        keep: int,
+    ) -> list[Hit]:
+        """Score every concept for one sentence and return the best ``keep``, best first.
 
         Args:
-            sentence: The sentence text (for lexical matching).
-            offset: Where the sentence starts in the document (for verbatim spans).
-            dense: ``(1 + n_clauses, n_concepts)`` dense scores from :meth:`dense`.
-            views: The matching best-view indexes.
+            sentence: The sentence text.
+            dense: :meth:`dense` of the sentence (row 0) and its clauses.
+            views: The best views that came with ``dense``.
+            row_spans: Spans of the sentence and clauses inside the sentence.
+            windows: Vectors of word windows.
+            window_spans: Spans of ``windows`` inside the sentence.
             config: Fusion weights.
+            keep: How many concepts to return.
         """
+        whole = dense[0]
         if len(dense) > 1:
-            clause_best = dense[1:].argmax(axis=0)
-            clause_score = dense[1:].max(axis=0)
-            semantic = config.sentence_weight * dense[0] + (1 - config.sentence_weight) * clause_score
-            best_segment = np.where(clause_score >= dense[0], clause_best + 1, 0).astype(np.int32)
+            part_row = dense[1:].argmax(axis=0) + 1
+            part = dense[part_row, np.arange(self.size)]
         else:
-            semantic = dense[0].copy()
-            best_segment = np.zeros(self.size, dtype=np.int32)
-        best_view = views[best_segment, np.arange(self.size)]
+            part_row = np.zeros(self.size, dtype=np.int64)
+            part = whole
+        lexical = np.zeros(self.size, dtype=np.float32)
         if config.bm25_weight:
             bm25 = self.bm25.scores(terms(sentence))
             top = float(bm25.max())
             if top > 0:
-                semantic += config.bm25_weight * (bm25 / top)
+                lexical += config.bm25_weight * (bm25 / top)
         verbatim: dict[int, tuple[int, int]] = {}
         for hit in self.verbatim.find(sentence):
-            span = (offset + hit.start, offset + hit.end)
             current = verbatim.get(hit.owner)
-            if current is None or span[1] - span[0] > current[1] - current[0]:
-                verbatim[hit.owner] = span
+            if current is None or hit.end - hit.start > current[1] - current[0]:
+                verbatim[hit.owner] = (hit.start, hit.end)
         if verbatim and config.verbatim_boost:
-            semantic[list(verbatim)] += config.verbatim_boost
-        np.clip(semantic, 0.0, 1.0, out=semantic)
-        return SentenceScores(semantic, best_segment, best_view.astype(np.int32), verbatim)
+            lexical[list(verbatim)] += config.verbatim_boost
+
+        sw = config.sentence_weight
+        score = sw * whole + (1 - sw) * part + lexical
+        best_span = [row_spans[r] for r in part_row.tolist()]
+        best_view = views[part_row, np.arange(self.size)]
+        # Word windows re-score a shortlist (computed after the other signals).
+        if len(windows) and config.shortlist > 0:
+            k = min(config.shortlist, self.size)
+            shortlist = np.argpartition(-score, k - 1)[:k]
+            window_dense, window_views = self.dense_subset(windows, shortlist, config)
+            w_row = window_dense.argmax(axis=0)
+            w_best = window_dense[w_row, np.arange(len(shortlist))]
+            better = w_best > part[shortlist]
+            for column in np.flatnonzero(better).tolist():
+                concept = int(shortlist[column])
+                score[concept] += (1 - sw) * (float(w_best[column]) - float(part[concept]))
+                best_span[concept] = window_spans[int(w_row[column])]
+                best_view[concept] = window_views[w_row[column], column]
+        np.clip(score, 0.0, 1.0, out=score)
+        keep = min(keep, self.size)
+        top = np.argpartition(-score, keep - 1)[:keep]
+        top = top[np.argsort(-score[top], kind="stable")]
+        hits = []
+        for concept in top.tolist():
+            span = verbatim.get(concept) or best_span[concept]
+            hits.append(Hit(concept, float(score[concept]), span[0], span[1], int(best_view[concept])))
+        return hits
 
 
-def _argmax_reduceat(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """For each row and each block ``[starts[i], starts[i+1])``, the column of the maximum."""
-    n_rows, n_cols = values.shape
+def _argmax_blocks(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """For each row and each block ``[starts[i], starts[i+1])``, the column of its maximum."""
+    n_cols = values.shape[1]
     ends = np.r_[starts[1:], n_cols]
     block_max = np.maximum.reduceat(values, starts, axis=1)
     expanded = np.repeat(block_max, ends - starts, axis=1)
-    is_max = values >= expanded
-    # First column in each block that reaches the block maximum.
-    columns = np.broadcast_to(np.arange(n_cols), values.shape)
-    candidates = np.where(is_max, columns, n_cols)
-    return np.minimum.reduceat(candidates, starts, axis=1).astype(np.int32)
+    columns = np.where(values >= expanded, np.arange(n_cols, dtype=np.int64), n_cols)
+    return np.minimum.reduceat(columns, starts, axis=1)
