@@ -12,6 +12,7 @@ from ..embedding import resolve_model
 from ..errors import EscoError
 from .base import AppContext, EscoGroup, configure_logging, echo_json, pass_app
 from .cache import cache_group, cache_summary, model_summary
+from .extract import extract_command
 from .taxonomy import taxonomy_group
 
 __all__ = ["cli", "main"]
@@ -79,6 +80,7 @@ def info(app: AppContext, as_json: bool) -> None:
 
 
 cli.add_command(taxonomy_group)
+cli.add_command(extract_command)
 cli.add_command(cache_group)
 
 
