@@ -262,8 +262,9 @@ def encode_tables(
 ) -> dict[str, np.ndarray]:
     """Embed the texts of every table as passages, each distinct text once.
 
-    Distinct texts are encoded longest first in batches of similar length (less padding),
-    with a progress bar (texts/s, ETA) when ``show_progress``; throughput is logged.
+    Distinct texts are encoded in batches of similar length (less padding), the longest
+    batch first and the others in a fixed shuffled order (a fair ETA), with a progress bar
+    (texts/s, ETA) when ``show_progress``; throughput is logged.
 
     Returns:
         ``{name: (len(table.texts), dim) array}`` in ``dtype``, row i = text i.
@@ -284,8 +285,15 @@ def _encode(
     total = sum(len(tables[name].texts) for name in names)
     unique = builtins.list(dict.fromkeys(t for name in names for t in tables[name].texts))
     order = sorted(range(len(unique)), key=lambda i: len(unique[i]), reverse=True)
-    out = np.empty((len(unique), embedder.dim), dtype=np.dtype(dtype).newbyteorder("<"))
     batch_size = max(1, batch_size)
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    # Batches hold texts of similar length (little padding). The longest goes first, so a
+    # lack of memory shows at once; the rest run in a fixed shuffled order, so the progress
+    # bar's rate and ETA are fair from the start (longest-first would promise hours).
+    if len(batches) > 2:
+        rest = np.random.default_rng(0).permutation(len(batches) - 1) + 1
+        batches = [batches[0], *(batches[i] for i in rest)]
+    out = np.empty((len(unique), embedder.dim), dtype=np.dtype(dtype).newbyteorder("<"))
     started = time.perf_counter()
     with tqdm(
         total=len(unique),
@@ -295,8 +303,7 @@ def _encode(
         dynamic_ncols=True,
         mininterval=0.5,
     ) as bar:
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
+        for rows in batches:
             vectors = np.asarray(
                 embedder.embed([unique[i] for i in rows], kind="passage", batch_size=batch_size),
                 dtype=np.float32,
