@@ -1,0 +1,109 @@
+"""The FastAPI application: :func:`create_app` wires settings, extractor, routes and errors.
+
+Run it with ``esco-skill-extractor serve`` (or ``python -m esco_skill_extractor``), or any
+ASGI server: ``uvicorn --factory esco_skill_extractor.api.app:create_app``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from ..__about__ import __version__
+from ..settings import Settings, get_settings
+from .errors import install_error_handlers
+from .metrics import Metrics, ObservabilityMiddleware
+from .routes import documents, extract, meta, taxonomy
+from .service import ExtractorService, Loader
+
+if TYPE_CHECKING:
+    from ..extraction import SkillExtractor
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger(__name__)
+
+_DESCRIPTION = """\
+ESCO skills and occupations in free text, with scores and the evidence spans behind them.
+
+* **Front-end endpoints** (`/extract-rich`, `/extract-basic`, `/extract-pdf-skills`,
+  `/search/*`, `/categories`, `/health`) answer in the fields the Next.js front end reads.
+* **PyPI-compatible** `/extract-skills` and `/extract-occupations` take a JSON array of
+  texts and answer an array of arrays of ESCO URIs.
+* **`/extract`** answers typed results for many texts at once.
+
+Every error is JSON with a readable `detail` string. While the model loads, `/health`
+answers 503 with `status: "loading"`, and extraction answers 503.
+"""
+
+_MULTIPART_OVERHEAD = 1_000_000  # form fields and boundaries around an upload
+
+
+def create_app(
+    settings: Settings | None = None,
+    extractor: SkillExtractor | None = None,
+    *,
+    loader: Loader | None = None,
+) -> FastAPI:
+    """Build the HTTP API.
+
+    Args:
+        settings: Configuration; default: :func:`get_settings` (``ESCO_*`` variables).
+        extractor: A ready extractor to serve (tests, embedding); default: one built from
+            ``settings`` in a background thread when the app starts.
+        loader: Builds the extractor instead of the default (tests of the loading state).
+
+    Returns:
+        The app; its lifespan starts loading the extractor.
+
+    Example:
+        >>> from fastapi.testclient import TestClient
+        >>> app = create_app(extractor=my_extractor)  # doctest: +SKIP
+        >>> client = TestClient(app)  # doctest: +SKIP
+        >>> client.post("/extract-skills", json=["Python developer"]).json()  # doctest: +SKIP
+        [['http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d']]
+    """
+    settings = settings if settings is not None else get_settings()
+    metrics = Metrics()
+    service = ExtractorService(settings, metrics, extractor=extractor, loader=loader)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if service.state == "loading":
+            logger.info(
+                "loading the extractor in the background; /health answers 503 until it is ready"
+            )
+        service.start()
+        yield
+
+    app = FastAPI(
+        title="ESCO Skill Extractor",
+        version=__version__,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        max_body_size=max(
+            settings.max_request_bytes, settings.max_upload_bytes + _MULTIPART_OVERHEAD
+        ),
+    )
+    app.state.settings = settings
+    app.state.service = service
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    # Added first, so it runs inside CORS: its 500 answers still carry CORS headers.
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=settings.cors_methods,
+        allow_headers=settings.cors_headers,
+        allow_credentials=False,
+        max_age=86400,
+    )
+    for module in (meta, extract, documents, taxonomy):
+        app.include_router(module.router)
+    return app

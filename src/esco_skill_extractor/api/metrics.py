@@ -1,0 +1,209 @@
+"""Prometheus metrics (one registry per app) and the ASGI middleware that records them.
+
+The middleware is also the last line of defence: an exception that no handler turned into
+an answer is logged with its traceback and answered with a generic 500 JSON body, so no
+traceback ever reaches a client.
+
+Metrics (``GET /metrics``):
+
+* ``esco_http_requests_total{method,route,status}``, ``esco_http_errors_total{...}``
+  (status >= 400), ``esco_http_request_duration_seconds{method,route}``,
+  ``esco_http_requests_in_progress``;
+* ``esco_model_seconds{operation}``: time holding the model per call (encoding the texts
+  and scoring them against ESCO); ``esco_model_wait_seconds{operation}``: queueing for it;
+* ``esco_texts_processed_total``, ``esco_segments_processed_total`` (sentences and bullet
+  items), ``esco_characters_processed_total``, by operation;
+* ``esco_model_ready``, ``esco_model_load_seconds``, ``esco_info{version,model,device}``;
+* ``process_resident_memory_bytes`` and the other standard process and Python metrics.
+
+With several workers each process has its own registry: scrape each, or run one worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    gc_collector,
+    generate_latest,
+    platform_collector,
+    process_collector,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["CONTENT_TYPE", "Metrics", "ObservabilityMiddleware"]
+
+logger = logging.getLogger(__name__)
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+_GENERIC_500 = json.dumps(
+    {
+        "detail": "Internal server error: the request could not be processed. "
+        "The details are in the server log."
+    }
+).encode()
+
+
+class Metrics:
+    """The app's Prometheus collectors, in a registry of its own (tests build many apps)."""
+
+    def __init__(self) -> None:
+        registry = self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "esco_http_requests",
+            "HTTP requests answered.",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.errors = Counter(
+            "esco_http_errors",
+            "HTTP requests answered with a status of 400 or more.",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "esco_http_request_duration_seconds",
+            "Time to answer an HTTP request.",
+            ["method", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.in_progress = Gauge(
+            "esco_http_requests_in_progress", "HTTP requests being answered.", registry=registry
+        )
+        self.model_seconds = Histogram(
+            "esco_model_seconds",
+            "Time holding the model per call: encoding texts and scoring them against ESCO.",
+            ["operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.model_wait = Histogram(
+            "esco_model_wait_seconds",
+            "Time a call waited for the model (queueing).",
+            ["operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.texts = Counter(
+            "esco_texts_processed", "Texts processed.", ["operation"], registry=registry
+        )
+        self.segments = Counter(
+            "esco_segments_processed",
+            "Sentences and bullet items processed.",
+            ["operation"],
+            registry=registry,
+        )
+        self.characters = Counter(
+            "esco_characters_processed",
+            "Characters of text processed.",
+            ["operation"],
+            registry=registry,
+        )
+        self.ready = Gauge(
+            "esco_model_ready", "1 when the model and embeddings are loaded.", registry=registry
+        )
+        self.load_seconds = Gauge(
+            "esco_model_load_seconds",
+            "Time taken to load the model and embeddings.",
+            registry=registry,
+        )
+        self.info = Info("esco", "Version, model and device.", registry=registry)
+        process_collector.ProcessCollector(registry=registry)
+        platform_collector.PlatformCollector(registry=registry)
+        gc_collector.GCCollector(registry=registry)
+
+    def exposition(self) -> bytes:
+        """The registry in Prometheus' text format."""
+        return generate_latest(self.registry)
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        code = str(status)
+        self.requests.labels(method, route, code).inc()
+        if status >= 400:
+            self.errors.labels(method, route, code).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def observe_model(
+        self,
+        operation: str,
+        waited: float,
+        seconds: float,
+        texts: int,
+        segments: int,
+        characters: int,
+    ) -> None:
+        self.model_wait.labels(operation).observe(waited)
+        self.model_seconds.labels(operation).observe(seconds)
+        self.texts.labels(operation).inc(texts)
+        self.segments.labels(operation).inc(segments)
+        self.characters.labels(operation).inc(characters)
+
+
+def _route(scope: Scope) -> str:
+    """The route's path template ("/skills/{uri:path}"), never the raw path (cardinality)."""
+    route: Any = scope.get("route")
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return str(path) if path else "unmatched"
+
+
+class ObservabilityMiddleware:
+    """Records every HTTP request and turns unhandled exceptions into a generic 500."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                response_started = True
+            await send(message)
+
+        self.metrics.in_progress.inc()
+        try:
+            await self.app(scope, receive, send_and_record)
+        except Exception:
+            logger.exception(
+                "unhandled error answering %s %s", scope.get("method"), scope.get("path")
+            )
+            status = 500
+            if not response_started:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(_GENERIC_500)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": _GENERIC_500})
+        finally:
+            self.metrics.in_progress.dec()
+            self.metrics.observe_request(
+                str(scope.get("method", "")),
+                _route(scope),
+                status,
+                time.perf_counter() - started,
+            )

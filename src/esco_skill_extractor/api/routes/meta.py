@@ -1,0 +1,152 @@
+"""Service endpoints: ``/`` (what this is), ``/health``, ``/categories`` and ``/metrics``."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from ...__about__ import __version__
+from ...taxonomy import COLLECTIONS
+from ..deps import ServiceDep
+from ..metrics import CONTENT_TYPE, Metrics
+from ..schemas import CategoriesResponse, ErrorResponse, HealthResponse, RootResponse, Thresholds
+from ..service import ExtractorService
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["service"])
+
+FEATURES = [
+    "ESCO skills and occupations from free text, with scores and evidence spans",
+    "rich results with ESCO categories, relations and ISCO groups",
+    "PDF, DOCX and plain-text uploads",
+    "batch extraction",
+    "semantic and label search of ESCO",
+    "skill and occupation details",
+    "labels in several languages",
+    "PyPI-compatible /extract-skills and /extract-occupations",
+    "Prometheus metrics",
+]
+
+ENDPOINTS = {
+    "extract_rich": "/extract-rich",
+    "extract_basic": "/extract-basic",
+    "extract_pdf": "/extract-pdf-skills",
+    "extract_batch": "/extract",
+    "extract_skills": "/extract-skills",
+    "extract_occupations": "/extract-occupations",
+    "search_skills": "/search/skills",
+    "search_occupations": "/search/occupations",
+    "skill_details": "/skills/{uri}",
+    "occupation_details": "/occupations/{uri}",
+    "categories": "/categories",
+    "health": "/health",
+    "metrics": "/metrics",
+    "docs": "/docs",
+}
+
+
+def _thresholds(service: ExtractorService) -> Thresholds | None:
+    extractor = service.extractor
+    if extractor is None:
+        return None
+    return Thresholds(skills=extractor.skills_threshold, occupations=extractor.occupation_threshold)
+
+
+@router.get("/", response_model=RootResponse, summary="What this server is")
+async def root(service: ServiceDep) -> RootResponse:
+    """Name, version, model and endpoints; always 200, even while the model loads.
+
+    The Next.js front end uses this as its health check. (The web pages of issue 6 may
+    answer browsers asking for text/html here with a redirect; API clients keep this JSON.)
+    """
+    return RootResponse(
+        message="ESCO Skill Extractor API",
+        version=__version__,
+        model=service.model_name,
+        device=service.device,
+        status=service.state,
+        features=FEATURES,
+        endpoints=ENDPOINTS,
+    )
+
+
+@router.get(
+    "/health",
+    response_model=HealthResponse,
+    summary="Readiness",
+    responses={
+        503: {
+            "model": HealthResponse,
+            "description": "Still loading (status 'loading') or failed ('failed').",
+        }
+    },
+)
+async def health(service: ServiceDep) -> Response:
+    """200 with status "healthy" once the model and embeddings are loaded.
+
+    While they load (on a first run the embedding cache is built, which takes minutes)
+    the answer is 503 with status "loading" and ``detail`` saying what is being done; if
+    loading failed, 503 with status "failed" and the reason.
+    """
+    taxonomy = service.taxonomy
+    if service.state == "healthy":
+        detail = "ready"
+    elif service.state == "failed":
+        detail = service.error
+    else:
+        detail = f"{service.phase} ({time.time() - service.created:.0f}s so far)"
+    extractor = service.extractor
+    body = HealthResponse(
+        status=service.state,
+        model=service.model_name,
+        device=service.device,
+        data_version=taxonomy.version if taxonomy else None,
+        skills_count=len(taxonomy.skills) if taxonomy else None,
+        occupations_count=len(taxonomy.occupations) if taxonomy else None,
+        timestamp=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        version=__version__,
+        detail=detail,
+        fallback_used=bool(extractor and extractor.fallback_used),
+        uptime_seconds=round(time.time() - service.created, 3),
+        ready_seconds=round(service.load_seconds, 3) if service.load_seconds is not None else None,
+        thresholds=_thresholds(service),
+    )
+    status = 200 if service.state == "healthy" else 503
+    headers = {"Retry-After": "10"} if service.state == "loading" else None
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+@router.get(
+    "/categories",
+    response_model=CategoriesResponse,
+    summary="Skills per ESCO collection",
+    responses={503: {"model": ErrorResponse}},
+)
+async def categories(service: ServiceDep) -> CategoriesResponse:
+    """How many skills each collection holds: digital, green, transversal, language,
+    research, digComp."""
+    taxonomy = service.require_taxonomy()
+    counts = taxonomy.collection_counts()
+    return CategoriesResponse(
+        categories={name: counts.get(name, 0) for name in COLLECTIONS},
+        total_skills=len(taxonomy.skills),
+        categorized_skills=sum(1 for s in taxonomy.skills.values() if s.collections),
+        data_version=taxonomy.version,
+    )
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+async def metrics(request: Request) -> Response:
+    """Requests, errors and latency by route, model time, texts and segments processed,
+    process memory, in Prometheus' text format."""
+    collected: Metrics = request.app.state.metrics
+    return Response(collected.exposition(), media_type=CONTENT_TYPE)

@@ -1,0 +1,131 @@
+"""Settings of the HTTP API and ``serve``, read from ``ESCO_*`` environment variables.
+
+The library itself takes explicit arguments; only the server and the CLI read these. Build
+them with :func:`get_settings` (cached), never at import time::
+
+    ESCO_MODEL=all-MiniLM-L6-v2 ESCO_PORT=9000 esco-skill-extractor serve
+
+List settings (``ESCO_CORS_ORIGINS`` ...) take a comma-separated list or a JSON array.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+_Threshold = Annotated[float | None, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+_List = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Everything the HTTP server can be configured with (environment prefix ``ESCO_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="ESCO_", extra="ignore", frozen=True)
+
+    # -- the extractor ---------------------------------------------------------------------
+    model: str | None = Field(
+        default=None,
+        description="Embedding model: a Hugging Face id, all-MiniLM-L6-v2 (bundled, offline) "
+        "or a local folder. Default: BAAI/bge-m3 when available, else the bundled model.",
+    )
+    device: str | None = Field(
+        default=None, description="cpu, cuda, cuda:N or mps. Default: cuda, then mps, then cpu."
+    )
+    data_dir: Path | None = Field(
+        default=None, description="Folder of ESCO CSVs. Default: the built-in ESCO v1.2.0."
+    )
+    cache_dir: Path | None = Field(
+        default=None,
+        description="Cache folder (embeddings, taxonomy snapshots). Default: the user "
+        "cache folder, or $ESCO_HOME/cache.",
+    )
+    skills_threshold: _Threshold = Field(
+        default=None,
+        description="Default minimum skill score in [0, 1]. Default: the model's (0.6).",
+    )
+    occupation_threshold: _Threshold = Field(
+        default=None,
+        description="Default minimum occupation score in [0, 1]. Default: the model's (0.55).",
+    )
+    language: str = Field(default="en", description="Default language of labels in answers.")
+    threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="CPU threads for inference (torch.set_num_threads). Default: torch's choice.",
+    )
+    show_progress: bool = Field(
+        default=True,
+        description="Show a progress bar in the log while building the embedding cache.",
+    )
+
+    # -- the server ------------------------------------------------------------------------
+    host: str = Field(
+        default="127.0.0.1", description="Interface to bind (0.0.0.0: every interface)."
+    )
+    port: int = Field(default=9000, ge=1, le=65535, description="TCP port.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        description="Server processes; each loads its own model and answers its own /metrics.",
+    )
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        default="info", description="Log level of the server and of the package's loggers."
+    )
+
+    # -- limits ----------------------------------------------------------------------------
+    max_text_chars: int = Field(
+        default=100_000, ge=1, description="Longest text accepted (characters); longer: 413."
+    )
+    max_batch_size: int = Field(
+        default=1000, ge=1, description="Most texts in one request; more: 413."
+    )
+    max_request_bytes: int = Field(
+        default=20_000_000, ge=1, description="Largest JSON request body (bytes); larger: 413."
+    )
+    max_upload_bytes: int = Field(
+        default=10_000_000, ge=1, description="Largest uploaded document (bytes); larger: 413."
+    )
+    max_pdf_pages: int = Field(
+        default=100, ge=1, description="Most pages of an uploaded PDF; more: 413."
+    )
+
+    # -- CORS ------------------------------------------------------------------------------
+    cors_origins: _List = Field(
+        default=["*"], description="Origins allowed to call the API from a browser ('*': any)."
+    )
+    cors_methods: _List = Field(
+        default=["GET", "POST", "OPTIONS"], description="HTTP methods allowed cross-origin."
+    )
+    cors_headers: _List = Field(
+        default=["*"],
+        description="Request headers allowed cross-origin ('*': any, e.g. the front "
+        "end's skip_zrok_interstitial).",
+    )
+
+    @field_validator("cors_origins", "cors_methods", "cors_headers", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @field_validator("model", "device", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings from the environment, read once per process."""
+    return Settings()
