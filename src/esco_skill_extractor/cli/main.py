@@ -13,6 +13,7 @@ from ..errors import EscoError
 from .base import AppContext, EscoGroup, configure_logging, echo_json, pass_app
 from .cache import cache_group, cache_summary, model_summary
 from .extract import extract_command
+from .serve import serve_command
 from .taxonomy import taxonomy_group
 
 __all__ = ["cli", "main"]
@@ -82,6 +83,7 @@ def info(app: AppContext, as_json: bool) -> None:
 cli.add_command(taxonomy_group)
 cli.add_command(extract_command)
 cli.add_command(cache_group)
+cli.add_command(serve_command)
 
 
 def main() -> None:
