@@ -17,7 +17,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from ..__about__ import __version__
 from ..settings import Settings, get_settings
 from .errors import install_error_handlers
-from .metrics import Metrics, ObservabilityMiddleware
+from .metrics import Metrics
+from .middleware import BodyLimitMiddleware, ObservabilityMiddleware
 from .routes import documents, extract, meta, taxonomy
 from .service import ExtractorService, Loader
 
@@ -86,15 +87,17 @@ def create_app(
         version=__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=max(
-            settings.max_request_bytes, settings.max_upload_bytes + _MULTIPART_OVERHEAD
-        ),
     )
     app.state.settings = settings
     app.state.service = service
     app.state.metrics = metrics
     install_error_handlers(app)
-    # Added first, so it runs inside CORS: its 500 answers still carry CORS headers.
+    # The last added runs first: CORS, then metrics (its 500s still get CORS headers), then
+    # the body limit (its 413s go through the error handlers and are counted).
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=max(settings.max_request_bytes, settings.max_upload_bytes + _MULTIPART_OVERHEAD),
+    )
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     app.add_middleware(
         CORSMiddleware,

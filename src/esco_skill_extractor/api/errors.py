@@ -109,9 +109,6 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-    if exc.status_code == 413 and detail == "Content Too Large":
-        limit = getattr(request.app, "max_body_size", None)
-        detail = "The request body is too large" + (f" (limit: {limit:,} bytes)." if limit else ".")
     return JSONResponse(
         {"detail": detail},
         status_code=exc.status_code,

@@ -1,8 +1,4 @@
-"""Prometheus metrics (one registry per app) and the ASGI middleware that records them.
-
-The middleware is also the last line of defence: an exception that no handler turned into
-an answer is logged with its traceback and answered with a generic 500 JSON body, so no
-traceback ever reaches a client.
+"""Prometheus metrics, in one registry per app (recorded by :mod:`.middleware`).
 
 Metrics (``GET /metrics``):
 
@@ -21,11 +17,6 @@ With several workers each process has its own registry: scrape each, or run one 
 
 from __future__ import annotations
 
-import json
-import logging
-import time
-from typing import Any
-
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -38,20 +29,11 @@ from prometheus_client import (
     platform_collector,
     process_collector,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["CONTENT_TYPE", "Metrics", "ObservabilityMiddleware"]
-
-logger = logging.getLogger(__name__)
+__all__ = ["CONTENT_TYPE", "Metrics"]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-_GENERIC_500 = json.dumps(
-    {
-        "detail": "Internal server error: the request could not be processed. "
-        "The details are in the server log."
-    }
-).encode()
 
 
 class Metrics:
@@ -148,62 +130,3 @@ class Metrics:
         self.texts.labels(operation).inc(texts)
         self.segments.labels(operation).inc(segments)
         self.characters.labels(operation).inc(characters)
-
-
-def _route(scope: Scope) -> str:
-    """The route's path template ("/skills/{uri:path}"), never the raw path (cardinality)."""
-    route: Any = scope.get("route")
-    path = getattr(route, "path_format", None) or getattr(route, "path", None)
-    return str(path) if path else "unmatched"
-
-
-class ObservabilityMiddleware:
-    """Records every HTTP request and turns unhandled exceptions into a generic 500."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-        response_started = False
-
-        async def send_and_record(message: Message) -> None:
-            nonlocal status, response_started
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                response_started = True
-            await send(message)
-
-        self.metrics.in_progress.inc()
-        try:
-            await self.app(scope, receive, send_and_record)
-        except Exception:
-            logger.exception(
-                "unhandled error answering %s %s", scope.get("method"), scope.get("path")
-            )
-            status = 500
-            if not response_started:
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 500,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(_GENERIC_500)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": _GENERIC_500})
-        finally:
-            self.metrics.in_progress.dec()
-            self.metrics.observe_request(
-                str(scope.get("method", "")),
-                _route(scope),
-                status,
-                time.perf_counter() - started,
-            )
