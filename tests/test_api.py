@@ -640,7 +640,7 @@ class _WatchedEmbedder(FakeEmbedder):
             self.most_inside = max(self.most_inside, self.inside)
             self.threads.add(threading.get_ident())
         try:
-            time.sleep(0.01)
+            time.sleep(0.05)
             return super().embed(texts, **kwargs)
         finally:
             with self._count:
@@ -666,7 +666,36 @@ def test_concurrent_requests_are_safe_and_off_the_event_loop(tmp_path: Path) -> 
     assert [r.status_code for r in responses] == [200] * len(texts)
     assert [r.json()[0] for r in responses] == expected
     assert embedder.most_inside == 1  # the model is never entered twice at once
-    assert loop_thread not in embedder.threads  # inference ran in worker threads
+    assert loop_thread not in embedder.threads  # inference ran off the event loop
+    registry = app.state.metrics.registry
+    calls = registry.get_sample_value("esco_model_batch_texts_count")
+    assert registry.get_sample_value("esco_model_batch_texts_sum") == len(texts)
+    assert calls < len(texts)  # concurrent requests were batched
+
+
+def test_a_failing_text_does_not_fail_its_batch(extractor: SkillExtractor,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    real = extractor.extract
+
+    def picky(texts: Sequence[str], **options: Any) -> Any:
+        time.sleep(0.02)
+        if any("BAD" in t for t in texts):
+            raise InputError("a bad text")
+        return real(texts, **options)
+
+    monkeypatch.setattr(extractor, "extract", picky)
+    app = create_app(Settings(), extractor=extractor)
+    texts = ["Python developer", "BAD input", "Cook wanted", "SQL"] * 2
+
+    async def run_all() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            return await asyncio.gather(
+                *(http.post("/extract-basic", json={"text": t}) for t in texts))
+
+    responses = asyncio.run(run_all())
+    for text, response in zip(texts, responses, strict=True):
+        assert response.status_code == (422 if "BAD" in text else 200), text
 
 
 # -- settings -----------------------------------------------------------------------------------

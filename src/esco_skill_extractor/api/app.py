@@ -81,6 +81,7 @@ def create_app(
             )
         service.start()
         yield
+        service.stop()
 
     app = FastAPI(
         title="ESCO Skill Extractor",

@@ -5,8 +5,10 @@ Metrics (``GET /metrics``):
 * ``esco_http_requests_total{method,route,status}``, ``esco_http_errors_total{...}``
   (status >= 400), ``esco_http_request_duration_seconds{method,route}``,
   ``esco_http_requests_in_progress``;
-* ``esco_model_seconds{operation}``: time holding the model per call (encoding the texts
-  and scoring them against ESCO); ``esco_model_wait_seconds{operation}``: queueing for it;
+* ``esco_model_seconds{operation}``: time per call of the model (encoding the texts and
+  scoring them against ESCO; concurrent requests are batched into one call),
+  ``esco_model_batch_texts``: texts per call, ``esco_model_wait_seconds{operation}``: time
+  a request queued for the model;
 * ``esco_texts_processed_total``, ``esco_segments_processed_total`` (sentences and bullet
   items), ``esco_characters_processed_total``, by operation;
 * ``esco_model_ready``, ``esco_model_load_seconds``, ``esco_info{version,model,device}``;
@@ -65,14 +67,20 @@ class Metrics:
         )
         self.model_seconds = Histogram(
             "esco_model_seconds",
-            "Time holding the model per call: encoding texts and scoring them against ESCO.",
+            "Time per call of the model: encoding texts and scoring them against ESCO.",
             ["operation"],
             buckets=_LATENCY_BUCKETS,
             registry=registry,
         )
+        self.batch_texts = Histogram(
+            "esco_model_batch_texts",
+            "Texts per call of the model (concurrent requests are batched).",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1024),
+            registry=registry,
+        )
         self.model_wait = Histogram(
             "esco_model_wait_seconds",
-            "Time a call waited for the model (queueing).",
+            "Time a request waited for the model (queueing).",
             ["operation"],
             buckets=_LATENCY_BUCKETS,
             registry=registry,
@@ -116,17 +124,16 @@ class Metrics:
             self.errors.labels(method, route, code).inc()
         self.latency.labels(method, route).observe(seconds)
 
-    def observe_model(
-        self,
-        operation: str,
-        waited: float,
-        seconds: float,
-        texts: int,
-        segments: int,
-        characters: int,
-    ) -> None:
-        self.model_wait.labels(operation).observe(waited)
+    def observe_model(self, operation: str, seconds: float, texts: int) -> None:
+        """One call of the model (maybe a batch of several requests)."""
         self.model_seconds.labels(operation).observe(seconds)
+        self.batch_texts.observe(texts)
+
+    def observe_job(
+        self, operation: str, waited: float, texts: int, segments: int, characters: int
+    ) -> None:
+        """One request's use of the model."""
+        self.model_wait.labels(operation).observe(waited)
         self.texts.labels(operation).inc(texts)
         self.segments.labels(operation).inc(segments)
         self.characters.labels(operation).inc(characters)

@@ -5,22 +5,28 @@ so the server answers at once: ``GET /`` and ``GET /health`` tell what it is doi
 endpoints that need the model answer 503 with a readable ``detail`` until it is ready.
 Endpoints that need only the taxonomy (details, categories) work as soon as it is loaded.
 
-Every call into the model runs in a worker thread (never on the event loop) and holds one
-lock: sentence-transformers models and fast tokenizers are not safe to call from several
-threads at once, and on CPU one call at a time with all cores is as fast as two sharing
-them. Calls queue in arrival order; the wait is measured (``esco_model_wait_seconds``).
+Every call into the model runs on one worker thread (never on the event loop, and never
+two at once: sentence-transformers models and fast tokenizers are not safe to call from
+several threads, and on CPU one call using every core is as fast as two sharing them).
+Requests queue for it; when the worker turns to the queue it takes everything waiting and
+extracts all texts that share the same options (thresholds, language ...) in one call, so
+concurrent requests are batched: one forward pass over many sentences costs much less than
+one per request. The wait is measured (``esco_model_wait_seconds``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
+import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-import anyio.to_thread
 from fastapi import HTTPException
 
 from ..errors import EscoError
@@ -31,8 +37,9 @@ if TYPE_CHECKING:
     from ..extraction import SkillExtractor
     from ..settings import Settings
     from ..taxonomy import Taxonomy
+    from ..types import Extraction
 
-__all__ = ["ExtractorService", "Loader", "State"]
+__all__ = ["ExtractOptions", "ExtractorService", "Loader", "State"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +48,50 @@ Loader = Callable[["ExtractorService"], "SkillExtractor"]
 T = TypeVar("T")
 
 _RETRY_AFTER = "10"  # seconds, for 503 answers while loading
+_BATCH_TEXTS = 64  # most texts extracted in one call
+_BATCH_CHARS = 200_000  # most characters extracted in one call (a longer text goes alone)
+_LINGER = 0.01  # seconds a round waits for more requests when the last one was a batch
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractOptions:
+    """The arguments of ``SkillExtractor.extract`` besides the texts; requests with equal
+    options are extracted together."""
+
+    skills_threshold: float
+    occupations_threshold: float
+    max_results: int | None
+    language: str
+    infer_occupations: bool = True
+
+
+@dataclass(eq=False)
+class _Job:
+    operation: str
+    texts: list[str]
+    options: ExtractOptions | None  # a batchable extraction ...
+    call: Callable[[SkillExtractor], Any] | None  # ... or any other use of the model
+    future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
+    queued: float = field(default_factory=time.perf_counter)
+
+
+def _chunks(jobs: list[_Job]) -> Iterator[list[_Job]]:
+    chunk: list[_Job] = []
+    texts = chars = 0
+    for job in jobs:
+        size = sum(len(t) for t in job.texts)
+        if chunk and (texts + len(job.texts) > _BATCH_TEXTS or chars + size > _BATCH_CHARS):
+            yield chunk
+            chunk, texts, chars = [], 0, 0
+        chunk.append(job)
+        texts += len(job.texts)
+        chars += size
+    if chunk:
+        yield chunk
 
 
 class ExtractorService:
-    """Owns the extractor: its loading state, and the lock that serialises the model.
+    """Owns the extractor: its loading state, and the one thread that runs the model.
 
     Args:
         settings: Where the model, taxonomy and cache come from, and the default thresholds.
@@ -72,8 +119,10 @@ class ExtractorService:
         self.created = time.time()
         self.load_seconds: float | None = None
         self._loader = loader or load_from_settings
-        self._model_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
+        self._worker_lock = threading.Lock()
         metrics.info.info({"version": _version(), "model": self.model_name, "device": ""})
         if extractor is not None:
             self._ready(extractor, 0.0)
@@ -176,35 +225,124 @@ class ExtractorService:
             return self.taxonomy
         return self.require_extractor().taxonomy
 
+    async def extract(
+        self, operation: str, texts: Sequence[str], options: ExtractOptions
+    ) -> list[Extraction]:
+        """``extractor.extract(texts, **options)`` on the model thread, batched with other
+        requests that have the same options."""
+        self.require_extractor()
+        if not texts:
+            return []
+        return await self._submit(_Job(operation, list(texts), options, None))  # type: ignore[no-any-return]
+
     async def run(
         self, operation: str, call: Callable[[SkillExtractor], T], texts: Sequence[str] = ()
     ) -> T:
-        """Run ``call(extractor)`` in a worker thread, holding the model lock."""
-        extractor = self.require_extractor()
-        return await anyio.to_thread.run_sync(self._locked, operation, call, extractor, texts)
+        """``call(extractor)`` on the model thread (not batched)."""
+        self.require_extractor()
+        return await self._submit(_Job(operation, list(texts), None, call))  # type: ignore[no-any-return]
 
-    def _locked(
-        self,
-        operation: str,
-        call: Callable[[SkillExtractor], T],
-        extractor: SkillExtractor,
-        texts: Sequence[str],
-    ) -> T:
-        queued = time.perf_counter()
-        with self._model_lock:
-            started = time.perf_counter()
-            try:
-                return call(extractor)
-            finally:
-                ended = time.perf_counter()
-                self.metrics.observe_model(
-                    operation,
-                    started - queued,
-                    ended - started,
-                    len(texts),
-                    sum(len(split_sentences(t)) for t in texts),
-                    sum(len(t) for t in texts),
-                )
+    async def _submit(self, job: _Job) -> Any:
+        self._start_worker()
+        self._jobs.put(job)
+        return await asyncio.wrap_future(job.future)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Let the model thread finish the queued work and end (the app's shutdown)."""
+        worker = self._worker
+        if worker is not None and worker.is_alive():
+            self._jobs.put(None)
+            worker.join(timeout)
+
+    def _start_worker(self) -> None:
+        with self._worker_lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._work, name="esco-model", daemon=True)
+                self._worker.start()
+
+    def _work(self) -> None:
+        busy = False
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                return
+            jobs, stop = [first], False
+            # Everything waiting goes into this round. Under load (the last round had
+            # several requests) wait a moment for more: clients answered together come
+            # back together, and a round of one would leave the rest waiting a full round.
+            linger = time.perf_counter() + (_LINGER if busy else 0.0)
+            while True:
+                try:
+                    job = self._jobs.get(timeout=max(0.0, linger - time.perf_counter()))
+                except queue.Empty:
+                    break
+                if job is None:
+                    stop = True
+                    break
+                jobs.append(job)
+            busy = len(jobs) > 1
+            self._process([j for j in jobs if j.future.set_running_or_notify_cancel()])
+            if stop:
+                return
+
+    def _process(self, jobs: list[_Job]) -> None:
+        extractor = self.extractor
+        assert extractor is not None  # jobs are only queued once it is ready
+        groups: dict[ExtractOptions, list[_Job]] = {}
+        for job in jobs:
+            if job.options is not None:
+                groups.setdefault(job.options, []).append(job)
+        for options, group in groups.items():
+            for chunk in _chunks(group):
+                self._extract(extractor, options, chunk)
+        for job in jobs:
+            if job.call is not None:
+                self._call(extractor, job)
+
+    def _extract(
+        self, extractor: SkillExtractor, options: ExtractOptions, chunk: list[_Job]
+    ) -> None:
+        started = time.perf_counter()
+        try:
+            results = extractor.extract(
+                [text for job in chunk for text in job.texts], **asdict(options)
+            )
+        except Exception as exc:  # noqa: BLE001 - handed to the request(s)
+            if len(chunk) > 1:  # find the culprit: the others still get their answers
+                for job in chunk:
+                    self._extract(extractor, options, [job])
+                return
+            chunk[0].future.set_exception(exc)
+            return
+        self._record("extract", chunk, started)
+        offset = 0
+        for job in chunk:
+            job.future.set_result(results[offset : offset + len(job.texts)])
+            offset += len(job.texts)
+
+    def _call(self, extractor: SkillExtractor, job: _Job) -> None:
+        started = time.perf_counter()
+        assert job.call is not None
+        try:
+            result = job.call(extractor)
+        except Exception as exc:  # noqa: BLE001 - handed to the request
+            job.future.set_exception(exc)
+            return
+        self._record(job.operation, [job], started)
+        job.future.set_result(result)
+
+    def _record(self, operation: str, jobs: list[_Job], started: float) -> None:
+        self.metrics.observe_model(
+            operation, time.perf_counter() - started, sum(len(job.texts) for job in jobs)
+        )
+        for job in jobs:
+            self.metrics.observe_job(
+                job.operation,
+                started - job.queued,
+                len(job.texts),
+                sum(len(split_sentences(t)) for t in job.texts),
+                sum(len(t) for t in job.texts),
+            )
 
 
 def load_from_settings(service: ExtractorService) -> SkillExtractor:

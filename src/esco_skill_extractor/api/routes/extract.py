@@ -27,7 +27,7 @@ from ..schemas import (
     RichResponse,
     Thresholds,
 )
-from ..service import ExtractorService
+from ..service import ExtractOptions, ExtractorService
 
 __all__ = ["extract_one", "rich_response", "router"]
 
@@ -56,6 +56,13 @@ def thresholds_of(
     )
 
 
+def _pypi_options(service: ExtractorService, infer_occupations: bool) -> ExtractOptions:
+    extractor = service.require_extractor()
+    return ExtractOptions(
+        extractor.skills_threshold, extractor.occupation_threshold, None, "en", infer_occupations
+    )
+
+
 async def extract_one(
     service: ExtractorService,
     text: str,
@@ -65,20 +72,11 @@ async def extract_one(
     max_results: int,
     language: str,
 ) -> tuple[Extraction, Thresholds]:
-    """Extract from one text in a worker thread; returns the result and thresholds used."""
+    """Extract from one text on the model thread; returns the result and thresholds used."""
     extractor = service.require_extractor()
     thresholds = thresholds_of(extractor, skills_threshold, occupations_threshold)
-    [extraction] = await service.run(
-        "extract",
-        lambda x: x.extract(
-            [text],
-            skills_threshold=thresholds.skills,
-            occupations_threshold=thresholds.occupations,
-            max_results=max_results,
-            language=language,
-        ),
-        [text],
-    )
+    options = ExtractOptions(thresholds.skills, thresholds.occupations, max_results, language)
+    [extraction] = await service.extract("extract", [text], options)
     return extraction, thresholds
 
 
@@ -178,19 +176,14 @@ async def extract_batch(
     language = resolve_language(request.language, settings, service.require_taxonomy())
     extractor = service.require_extractor()
     thresholds = thresholds_of(extractor, request.skills_threshold, request.occupations_threshold)
-    texts = request.texts
-    results = await service.run(
-        "extract",
-        lambda x: x.extract(
-            texts,
-            skills_threshold=thresholds.skills,
-            occupations_threshold=thresholds.occupations,
-            max_results=request.max_results,
-            language=language,
-            infer_occupations=request.infer_occupations,
-        ),
-        texts,
+    options = ExtractOptions(
+        thresholds.skills,
+        thresholds.occupations,
+        request.max_results,
+        language,
+        request.infer_occupations,
     )
+    results = await service.extract("extract", request.texts, options)
     return BatchExtractResponse(
         results=[format_extraction(i, e) for i, e in enumerate(results)],
         model=service.model_name,
@@ -214,7 +207,9 @@ async def extract_skills(
     """The PyPI package's endpoint: a JSON array of texts in, an array of arrays of ESCO
     skill URIs out (one array per text, best first), at the server's thresholds."""
     check_texts(texts, settings)
-    return await service.run("extract-skills", lambda x: x.get_skills(texts), texts)
+    # As SkillExtractor.get_skills, batched with concurrent requests.
+    results = await service.extract("extract-skills", texts, _pypi_options(service, False))
+    return [[m.uri for m in e.skills] for e in results]
 
 
 @router.post(
@@ -232,4 +227,6 @@ async def extract_occupations(
     """The PyPI package's endpoint: a JSON array of texts in, an array of arrays of ESCO
     occupation URIs out (one array per text, best first), at the server's thresholds."""
     check_texts(texts, settings)
-    return await service.run("extract-occupations", lambda x: x.get_occupations(texts), texts)
+    # As SkillExtractor.get_occupations, batched with concurrent requests.
+    results = await service.extract("extract-occupations", texts, _pypi_options(service, True))
+    return [[m.uri for m in e.occupations] for e in results]
