@@ -45,6 +45,18 @@ answers 503 with `status: "loading"`, and extraction answers 503.
 _MULTIPART_OVERHEAD = 1_000_000  # form fields and boundaries around an upload
 
 
+def _configure_logging(level: str) -> None:
+    """Show the package's progress when nothing else set logging up (``uvicorn --factory``;
+    ``serve`` and test runners configure it themselves)."""
+    package = logging.getLogger("esco_skill_extractor")
+    if logging.getLogger().handlers or package.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    package.addHandler(handler)
+    package.setLevel(level.upper())
+
+
 def create_app(
     settings: Settings | None = None,
     extractor: SkillExtractor | None = None,
@@ -75,6 +87,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _configure_logging(settings.log_level)
         if service.state == "loading":
             logger.info(
                 "loading the extractor in the background; /health answers 503 until it is ready"

@@ -6,6 +6,7 @@ No I/O and no model: a taxonomy and typed matches in, pydantic models out. The w
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -78,7 +79,8 @@ def _skill_name(taxonomy: Taxonomy, uri: str, language: str) -> str:
 def used_in_occupations(taxonomy: Taxonomy, skill_uri: str, language: str) -> UsedInOccupations:
     """How many occupations list a skill, with up to three examples (essential first)."""
     relations = taxonomy.occupations_of(skill_uri)
-    ranked = sorted(
+    ranked = heapq.nsmallest(  # a transversal skill may have a thousand occupations
+        _EXAMPLES,
         (o for o in relations if o in taxonomy.occupations),
         key=lambda o: (relations[o] != "essential", taxonomy.occupations[o].label(language), o),
     )
