@@ -281,7 +281,14 @@ class ExtractorService:
                     break
                 jobs.append(job)
             busy = len(jobs) > 1
-            self._process([j for j in jobs if j.future.set_running_or_notify_cancel()])
+            running = [j for j in jobs if j.future.set_running_or_notify_cancel()]
+            try:
+                self._process(running)
+            except Exception as exc:  # noqa: BLE001 - a bug here must not hang requests
+                logger.exception("the model thread failed")
+                for job in running:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
             if stop:
                 return
 
