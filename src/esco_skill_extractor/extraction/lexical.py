@@ -7,7 +7,6 @@ endings), so "databases" finds "database" and "Java (computer programming)" is f
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -16,11 +15,24 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-__all__ = ["BM25", "LabelHit", "VerbatimMatcher", "terms", "terms_with_offsets"]
+__all__ = ["BM25", "STOPWORDS", "LabelHit", "VerbatimMatcher", "terms", "terms_with_offsets"]
 
 _WORD = re.compile(r"[\w][\w+#]*(?:[.'’-]\w[\w+#]*)*", re.UNICODE)
 _PARENTHETICAL = re.compile(r"\s*\([^)]*\)\s*")
 _MAX_NGRAM = 8
+
+#: Function words (stemmed like terms) that never start or end a word window: a window
+#: "with food safety" says no more than "food safety" and makes worse evidence.
+STOPWORDS = frozenset(
+    """a an the and or nor but of to in on at by for from with without as into onto over
+    under about within via per than then that this these those there here which who whom
+    whose what when where while is are wa were be been being am have ha had do doe did
+    will would shall should can could may might must our your their it its we you they he
+    she i me my u them his her also such other any all each every some no not more most
+    very well e.g i.e etc plus including include strong good excellent ability able
+    experience knowledge skill understanding proficiency proficient work working
+    und oder mit der die das den dem des ein eine et ou le la les de du des un une""".split()
+)
 
 
 def _fold(word: str) -> str:
@@ -134,15 +146,3 @@ class BM25:
         if not columns:
             return np.zeros(self._matrix.shape[0], dtype=np.float32)
         return np.asarray(self._matrix[:, columns].sum(axis=1), dtype=np.float32).ravel()
-
-
-def idf_weight(idf: np.ndarray, vocabulary: dict[str, int], words: Sequence[str]) -> float:
-    """Mean IDF of ``words`` (unknown words count as the rarest)."""
-    if not words:
-        return 0.0
-    top = float(idf.max()) if len(idf) else 1.0
-    return sum(float(idf[vocabulary[w]]) if w in vocabulary else top for w in words) / len(words)
-
-
-def _unused() -> float:  # pragma: no cover - keeps math imported for typing tools
-    return math.inf

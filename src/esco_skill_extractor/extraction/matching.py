@@ -43,6 +43,8 @@ class MatchConfig:
         verbatim_boost: Added when a label occurs verbatim in the sentence.
         window_words: Longest word window scored (0: clauses only).
         shortlist: Concepts per sentence that word windows re-score.
+        one_concept_per_span: When extracting, each span of text supports only its
+            best concept (rankings are unaffected).
     """
 
     label_weight: float = 1.0
@@ -52,6 +54,7 @@ class MatchConfig:
     verbatim_boost: float = 0.05
     window_words: int = 4
     shortlist: int = 200
+    one_concept_per_span: bool = True
 
 
 @dataclass(frozen=True, slots=True)
