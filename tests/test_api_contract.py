@@ -44,6 +44,7 @@ def client(request: pytest.FixtureRequest,
         extractor = SkillExtractor(embedder=embedder, taxonomy=mini_taxonomy(), cache_dir=cache,
                                    show_progress=False)
     with TestClient(create_app(Settings(), extractor=extractor)) as test_client:
+        test_client.extractor = extractor  # type: ignore[attr-defined]
         yield test_client
 
 
@@ -181,7 +182,9 @@ def test_extract_rich(client: TestClient, text: str) -> None:
 def test_extract_rich_defaults(client: TestClient) -> None:
     """Only ``text`` is required; thresholds default to the server's, max_results to 25."""
     body = client.post("/extract-rich", json={"text": JOB_AD}).json()
-    assert body["metadata"]["thresholds"] == {"skills": 0.6, "occupations": 0.55}
+    extractor = client.extractor  # type: ignore[attr-defined]
+    assert body["metadata"]["thresholds"] == {"skills": extractor.skills_threshold,
+                                              "occupations": extractor.occupation_threshold}
     assert len(body["skills"]) <= 25
 
 
