@@ -83,3 +83,12 @@ def test_malformed_csv_exit_2(tmp_path: Path, esco_mini: Path) -> None:
     result = CliRunner().invoke(cli, ["--esco-dir", str(tmp_path / "esco"), "info"])
     assert result.exit_code == 2
     assert "skills_en.csv: row 2" in result.output
+
+
+def test_semantic_search_uses_the_model(esco_mini: Path, tmp_path: Path) -> None:
+    result = run("--esco-dir", str(esco_mini), "--cache-dir", str(tmp_path), "--model", "fake",
+                 "taxonomy", "search", "python", "--semantic", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert rows[0]["label"] == "Python (computer programming)"
+    assert {row["via"] for row in rows} >= {"semantic"}

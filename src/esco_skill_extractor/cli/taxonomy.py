@@ -126,22 +126,35 @@ def show(app: AppContext, ref: str, language: str, as_json: bool) -> None:
               show_default=True)
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--lang", "language", default="en", show_default=True, help="Label language.")
+@click.option("--semantic", is_flag=True,
+              help="Also search by meaning with the embedding model (loads the model and its "
+                   "embedding cache).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_app
-def search(app: AppContext, text: str, kind: str, limit: int, language: str, as_json: bool) -> None:
-    """Search labels and alternative labels (case- and accent-insensitive)."""
+def search(app: AppContext, text: str, kind: str, limit: int, language: str, semantic: bool,
+           as_json: bool) -> None:
+    """Search labels and alternative labels (case- and accent-insensitive), or by meaning."""
     taxonomy = app.taxonomy
-    hits = LabelIndex(taxonomy, kind).search(text, limit=limit)  # type: ignore[arg-type]
     concepts = taxonomy.skills if kind == "skill" else taxonomy.occupations
-    rows = [
-        {"uri": h.uri, "label": concepts[h.uri].label(language), "matched": h.label, "score": h.score}
-        for h in hits
-    ]
+    if semantic:
+        from .extract import make_extractor
+
+        found = make_extractor(app).search(text, kind=kind, limit=limit,  # type: ignore[arg-type]
+                                           language=language)
+        rows = [{"uri": h.uri, "label": h.label, "matched": h.matched, "score": h.score,
+                 "via": h.via} for h in found]
+    else:
+        hits = LabelIndex(taxonomy, kind).search(text, limit=limit)  # type: ignore[arg-type]
+        rows = [
+            {"uri": h.uri, "label": concepts[h.uri].label(language), "matched": h.label,
+             "score": h.score, "via": "label"}
+            for h in hits
+        ]
     if as_json:
         echo_json(rows)
         return
     if not rows:
         click.echo(f"No {kind} matches {text!r}.")
     for row in rows:
-        via = "" if row["matched"] == row["label"] else f"  (via {row['matched']!r})"
+        via = "" if row["matched"] in (row["label"], text) else f"  (via {row['matched']!r})"
         click.echo(f"{row['score']:.2f}  {row['label']}{via}\n      {row['uri']}")
