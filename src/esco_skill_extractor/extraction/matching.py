@@ -91,6 +91,13 @@ class ConceptIndex:
         self._blob = np.flatnonzero(self._is_blob)
         if len(self._starts) != self.size or len(self._blob) != self.size:
             raise ValueError("each concept needs contiguous views and exactly one blob view")
+        self._blocks: list[tuple[int, int]] = []  # concept ranges of about _CHUNK_ROWS views
+        first = 0
+        while first < self.size:
+            limit = self._starts[first] + _CHUNK_ROWS
+            last = max(first + 1, int(np.searchsorted(self._ends, limit, side="right")))
+            self._blocks.append((first, min(last, self.size)))
+            first = min(last, self.size)
         self.verbatim = VerbatimMatcher(labels)
         documents: list[list[str]] = [[] for _ in range(self.size)]
         for owner, label in labels:
@@ -98,30 +105,36 @@ class ConceptIndex:
         self.bm25 = BM25(documents)
 
     # -- dense --------------------------------------------------------------------------------
-    def _similarities(self, queries: np.ndarray, views: np.ndarray | None = None) -> np.ndarray:
-        source = self.vectors if views is None else self.vectors[views]
-        out = np.empty((len(queries), len(source)), dtype=np.float32)
-        q = np.ascontiguousarray(queries, dtype=np.float32)
-        for start in range(0, len(source), _CHUNK_ROWS):
-            block = np.asarray(source[start : start + _CHUNK_ROWS], dtype=np.float32)
-            np.matmul(q, block.T, out=out[:, start : start + len(block)])
-        return out
-
     def _reduce(
         self, sims: np.ndarray, is_blob: np.ndarray, starts: np.ndarray, config: MatchConfig
     ) -> tuple[np.ndarray, np.ndarray]:
-        labels = np.where(is_blob, np.float32(-2.0), sims)
+        labels = np.where(is_blob, np.float32(-np.inf), sims)
         best_label = np.maximum.reduceat(labels, starts, axis=1)
         blob = sims[:, np.flatnonzero(is_blob)]
+        # A concept without a label view (an empty label) is scored by its blob alone.
+        best_label = np.where(np.isneginf(best_label), blob, best_label)
         weight = config.label_weight + config.blob_weight
         score = (config.label_weight * best_label + config.blob_weight * blob) / weight
         return score.astype(np.float32, copy=False), _argmax_blocks(labels, starts)
 
     def dense(self, queries: np.ndarray, config: MatchConfig) -> tuple[np.ndarray, np.ndarray]:
         """Dense score of every concept for each query ``(n_queries, n_concepts)``, and the
-        index of the best label view of each."""
-        sims = self._similarities(queries)
-        return self._reduce(sims, self._is_blob, self._starts, config)
+        index of the best label view of each.
+
+        Views are read in blocks of whole concepts (about 16k views): a float16 cache is
+        converted one block at a time and the similarities never exist for all views at once.
+        """
+        q = np.ascontiguousarray(queries, dtype=np.float32)
+        score = np.empty((len(q), self.size), dtype=np.float32)
+        view = np.empty((len(q), self.size), dtype=np.int32)
+        for first, last in self._blocks:
+            v0, v1 = int(self._starts[first]), int(self._ends[last - 1])
+            block = np.asarray(self.vectors[v0:v1], dtype=np.float32)
+            sims = q @ block.T
+            s, arg = self._reduce(sims, self._is_blob[v0:v1], self._starts[first:last] - v0, config)
+            score[:, first:last] = s
+            view[:, first:last] = arg + v0
+        return score, view
 
     def dense_subset(
         self, queries: np.ndarray, concepts: np.ndarray, config: MatchConfig
@@ -131,7 +144,8 @@ class ConceptIndex:
         views = np.concatenate([np.arange(s, e) for s, e in
                                 zip(self._starts[concepts], self._ends[concepts], strict=True)])
         starts = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)
-        sims = self._similarities(queries, views)
+        block = np.asarray(self.vectors[views], dtype=np.float32)
+        sims = np.ascontiguousarray(queries, dtype=np.float32) @ block.T
         score, local = self._reduce(sims, self._is_blob[views], starts, config)
         return score, views[local]
 
@@ -214,5 +228,5 @@ def _argmax_blocks(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     ends = np.r_[starts[1:], n_cols]
     block_max = np.maximum.reduceat(values, starts, axis=1)
     expanded = np.repeat(block_max, ends - starts, axis=1)
-    columns = np.where(values >= expanded, np.arange(n_cols, dtype=np.int64), n_cols)
+    columns = np.where(values >= expanded, np.arange(n_cols, dtype=np.int32), np.int32(n_cols))
     return np.minimum.reduceat(columns, starts, axis=1)

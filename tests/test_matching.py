@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from esco_skill_extractor.extraction import matching
+from esco_skill_extractor.extraction.matching import ConceptIndex, MatchConfig
+from esco_skill_extractor.extraction.views import VIEW_BLOB, VIEW_LABEL, ViewTable
+
+
+def make_index(rng: np.random.Generator, views_per_concept: list[int]) -> ConceptIndex:
+    owners, kinds, texts = [], [], []
+    for concept, n_labels in enumerate(views_per_concept):
+        for j in range(n_labels):
+            owners.append(concept)
+            kinds.append(VIEW_LABEL)
+            texts.append(f"label {concept} {j}")
+        owners.append(concept)
+        kinds.append(VIEW_BLOB)
+        texts.append(f"blob {concept}")
+    table = ViewTable(tuple(f"uri:{i}" for i in range(len(views_per_concept))), tuple(texts),
+                      np.asarray(owners, dtype=np.int32), np.asarray(kinds, dtype=np.int8))
+    vectors = rng.normal(size=(len(texts), 8)).astype(np.float16)
+    labels = [(o, t) for o, k, t in zip(owners, kinds, texts, strict=True) if k == VIEW_LABEL]
+    return ConceptIndex(table, vectors, labels)
+
+
+@pytest.mark.parametrize("chunk", [3, 7, 1000])
+def test_dense_matches_brute_force(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    monkeypatch.setattr(matching, "_CHUNK_ROWS", chunk)
+    rng = np.random.default_rng(0)
+    index = make_index(rng, [1, 3, 2, 5, 1, 4])
+    queries = rng.normal(size=(4, 8)).astype(np.float32)
+    config = MatchConfig(label_weight=1.0, blob_weight=0.5)
+    score, view = index.dense(queries, config)
+    sims = queries @ index.vectors.astype(np.float32).T
+    owners, kinds = index.table.owners, index.table.kinds
+    for c in range(index.size):
+        labels = np.flatnonzero((owners == c) & (kinds == VIEW_LABEL))
+        blob = np.flatnonzero((owners == c) & (kinds == VIEW_BLOB))[0]
+        best = labels[sims[:, labels].argmax(axis=1)]
+        expected = (sims[np.arange(4), best] + 0.5 * sims[:, blob]) / 1.5
+        np.testing.assert_allclose(score[:, c], expected, rtol=1e-5, atol=1e-6)
+        assert (view[:, c] == best).all()
+    subset = np.asarray([3, 0, 5])
+    sub_score, sub_view = index.dense_subset(queries, subset, config)
+    np.testing.assert_allclose(sub_score, score[:, subset], rtol=1e-5, atol=1e-6)
+    assert (sub_view == view[:, subset]).all()
+
+
+def test_score_sentence_keeps_best_first_with_spans() -> None:
+    rng = np.random.default_rng(1)
+    index = make_index(rng, [2, 2, 2])
+    config = MatchConfig(bm25_weight=0.0, verbatim_boost=0.0, shortlist=0)
+    rows = rng.normal(size=(2, 8)).astype(np.float32)
+    dense, views = index.dense(rows, config)
+    hits = index.score_sentence("label 1 0 and more", dense, views, [(0, 18), (0, 9)],
+                                np.zeros((0, 8), np.float32), [], config, keep=3)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert all((h.start, h.end) in [(0, 18), (0, 9)] for h in hits)
+    assert all(0.0 <= h.score <= 1.0 for h in hits)
