@@ -20,10 +20,10 @@ __all__ = ["FORMAT_VERSION", "Backend", "CacheKey", "Dtype", "texts_digest"]
 FORMAT_VERSION = 1
 
 Dtype = Literal["float16", "float32"]
-Backend = Literal["torch", "onnx", "openvino"]
+Backend = Literal["torch", "onnx", "onnx-int8", "openvino"]
 
 _DTYPES = ("float16", "float32")
-_BACKENDS = ("torch", "onnx", "openvino")
+_BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,8 @@ class CacheKey:
         encode_settings: Backend settings that change the vectors (prompt, sequence length).
         dtype: Stored float type.
         normalized: Vectors are L2-normalised.
-        backend: The inference backend; ONNX vectors differ in the last bits, so they key
-            apart.
+        backend: The inference backend; ONNX vectors differ in the last bits and int8 ones
+            by about 1% of cosine, so each keys apart.
         format_version: :data:`FORMAT_VERSION` of the layout.
     """
 

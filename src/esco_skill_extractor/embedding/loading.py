@@ -27,17 +27,23 @@ import os
 import re
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-from ..errors import ModelUnavailable
+from ..errors import ModelUnavailable, UnknownBackend
 from .base import Embedder
 from .fake import FakeEmbedder
 from .registry import BUNDLED_MODEL, DEFAULT_MODEL, ModelSpec, model_spec
 
+if TYPE_CHECKING:
+    from .onnx import OnnxVariant
+
 __all__ = [
+    "BACKENDS",
+    "Backend",
     "LoadedModel",
     "ModelChoice",
     "ModelLocation",
@@ -52,6 +58,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ModelSource = Literal["bundled", "local", "hub-cache", "hub", "fake"]
+Backend = Literal["torch", "onnx", "onnx-int8"]
+
+BACKENDS: tuple[Backend, ...] = ("torch", "onnx", "onnx-int8")
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 _FAKE = re.compile(r"^fake(?::(\d+))?$")
@@ -433,10 +442,13 @@ def resolve_model(model: str | None = None) -> ModelChoice:
     return ModelChoice(locate_model(BUNDLED_MODEL), None, True, reason)
 
 
-def _load(name: str, device: str, *, hint: bool = True) -> Embedder:
+def _load(name: str, device: str, *, hint: bool = True, backend: Backend = "torch",
+          cache_dir: Path | None = None) -> Embedder:
     from .sentence_transformers import SentenceTransformerEmbedder
 
     location = locate_model(name)
+    if backend == "onnx" or backend == "onnx-int8":
+        return _load_onnx(location, backend, device, hint=hint, cache_dir=cache_dir)
     if location.source == "fake":
         return FakeEmbedder(location.dim() or 32, revision=location.revision or "",
                             device=device)
@@ -471,13 +483,64 @@ def _load(name: str, device: str, *, hint: bool = True) -> Embedder:
     )
 
 
-def load_embedder(model: str | None = None, *, device: str | None = None) -> LoadedModel:
+def _load_onnx(location: ModelLocation, backend: OnnxVariant, device: str, *, hint: bool,
+               cache_dir: Path | None) -> Embedder:
+    from ..paths import default_cache_dir
+    from .onnx import OnnxEmbedder, export_dir_for, export_onnx, source_max_length
+
+    if location.source == "fake":
+        raise ModelUnavailable(f"the fake model has no {backend} backend; use --backend torch")
+    if location.path is None:  # download it first, through the torch loader
+        _load(location.requested, device, hint=hint, cache_dir=cache_dir)
+        location = locate_model(location.requested)
+        if location.path is None:
+            raise ModelUnavailable(f"{location.model_id} was downloaded but cannot be found")
+    assert location.revision is not None
+    root = (cache_dir if cache_dir is not None else default_cache_dir()) / "onnx"
+    max_length = source_max_length(location.path, location.spec)
+    target, key = export_dir_for(root, location.model_id, location.revision, max_length,
+                                 backend)
+    if not (target / "export.json").is_file():
+        export_onnx(location.path, target, key, spec=location.spec)
+    started = time.perf_counter()
+    try:
+        embedder = OnnxEmbedder(target, model_id=location.model_id, revision=location.revision,
+                                spec=location.spec, path=location.path, variant=backend)
+    except ModelUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken export: say where it is
+        raise ModelUnavailable(
+            f"the ONNX export in {target} cannot be loaded ({type(exc).__name__}: {exc}); "
+            "delete that folder to export again"
+        ) from exc
+    logger.info("loaded %s (%s) from %s in %.1fs", location.model_id, backend, target,
+                time.perf_counter() - started)
+    return embedder
+
+
+def _onnx_device(device: str | None) -> str:
+    if device is None or device.strip().lower() in {"", "auto", "cpu"}:
+        return "cpu"
+    raise ModelUnavailable(
+        f"the ONNX backends run on the CPU; device {device!r} needs --backend torch"
+    )
+
+
+def load_embedder(model: str | None = None, *, device: str | None = None,
+                  backend: Backend = "torch", cache_dir: str | os.PathLike[str] | None = None,
+                  ) -> LoadedModel:
     """Load an embedding model, applying the default's fallback rule.
 
     Args:
         model: A Hub id, ``all-MiniLM-L6-v2`` (the bundled offline model), a local folder,
             or ``None`` for the default ``BAAI/bge-m3`` with fallback to the bundled model.
-        device: ``None`` picks cuda, then mps, then cpu; see :func:`select_device`.
+        device: ``None`` picks cuda, then mps, then cpu; see :func:`select_device`. The
+            ONNX backends run on the CPU only.
+        backend: ``"torch"``; ``"onnx"`` or ``"onnx-int8"`` (ONNX Runtime, float32 or
+            dynamic int8; needs the ``onnx`` extra). The model is exported once, without
+            the network, into ``<cache_dir>/onnx``.
+        cache_dir: Where ONNX exports live (``<cache_dir>/onnx``); default: the user cache
+            folder.
 
     Returns:
         The embedder, and whether the fallback was used and why.
@@ -491,11 +554,23 @@ def load_embedder(model: str | None = None, *, device: str | None = None) -> Loa
         >>> loaded.embedder.dim  # doctest: +SKIP
         384
     """
-    chosen = select_device(device)
+    if backend not in BACKENDS:
+        raise UnknownBackend(
+            f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}"
+        )
+    # The ONNX backends need no torch once exported: choosing a device would import it.
+    chosen = select_device(device) if backend == "torch" else _onnx_device(device)
+    if backend != "torch":
+        from .onnx import require_onnxruntime
+
+        require_onnxruntime()
+    root = Path(cache_dir).expanduser() if cache_dir is not None else None
     if model is not None:
-        return LoadedModel(_load(model, chosen), model)
+        return LoadedModel(_load(model, chosen, backend=backend, cache_dir=root), model)
     try:
-        return LoadedModel(_load(DEFAULT_MODEL, chosen, hint=False), None)
+        return LoadedModel(
+            _load(DEFAULT_MODEL, chosen, hint=False, backend=backend, cache_dir=root), None
+        )
     except ModelUnavailable as exc:
         reason = str(exc)
     logger.warning(
@@ -506,4 +581,5 @@ def load_embedder(model: str | None = None, *, device: str | None = None) -> Loa
         DEFAULT_MODEL, reason, DEFAULT_MODEL, _size_hint(model_spec(DEFAULT_MODEL)),
         BUNDLED_MODEL, DEFAULT_MODEL,
     )
-    return LoadedModel(_load(BUNDLED_MODEL, chosen), None, True, reason)
+    return LoadedModel(_load(BUNDLED_MODEL, chosen, backend=backend, cache_dir=root), None,
+                       True, reason)

@@ -10,7 +10,7 @@ encoded on their own instead.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,12 +22,17 @@ __all__ = ["embed_with_spans", "supports_span_pooling"]
 logger = logging.getLogger(__name__)
 
 Spans = Sequence[tuple[int, int]]
+#: One batch of texts -> token embeddings, pooled vectors, token offsets, real-token mask.
+Forward = Callable[[list[str]], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
 
 def supports_span_pooling(embedder: Embedder) -> bool:
-    """Whether ``embedder`` is a sentence-transformers model with plain mean pooling."""
-    model = getattr(embedder, "model", None)
+    """Whether ``embedder`` is a sentence-transformers or ONNX model with plain mean pooling."""
     spec = getattr(embedder, "spec", None)
+    if hasattr(embedder, "encode_tokens"):  # the ONNX backends
+        return bool(spec is not None and not spec.prompt("query")
+                    and getattr(embedder, "pooling", None) == "mean")
+    model = getattr(embedder, "model", None)
     if model is None or spec is None or spec.prompt("query"):
         return False
     try:
@@ -77,21 +82,16 @@ def _isolated(
     return out
 
 
-def _pooled(
-    embedder: Embedder, texts: Sequence[str], spans: Sequence[Spans], batch_size: int
-) -> list[np.ndarray]:
+def _torch_forward(embedder: Embedder) -> Forward:
     import torch
 
     model: Any = embedder.model  # type: ignore[attr-defined]
     tokenizer = model.tokenizer
     max_length = int(getattr(model, "max_seq_length", 512) or 512)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out: list[np.ndarray | None] = [None] * len(texts)
-    missing: list[tuple[int, int]] = []  # (text index, span index) past the window
-    for start in range(0, len(order), batch_size):
-        batch = order[start : start + batch_size]
+
+    def forward(batch: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         encoded = tokenizer(
-            [texts[i] for i in batch], padding=True, truncation=True, max_length=max_length,
+            batch, padding=True, truncation=True, max_length=max_length,
             return_offsets_mapping=True, return_tensors="pt",
         )
         offsets = encoded.pop("offset_mapping").numpy()
@@ -101,6 +101,29 @@ def _pooled(
         tokens = result["token_embeddings"].float().cpu().numpy()
         sentence = result["sentence_embedding"].float().cpu().numpy()
         mask = encoded["attention_mask"].numpy().astype(bool)
+        return tokens, sentence, offsets, mask
+
+    return forward
+
+
+def _onnx_forward(embedder: Embedder) -> Forward:
+    def forward(batch: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        out = embedder.encode_tokens(batch)  # type: ignore[attr-defined]
+        return out.tokens, out.sentence, out.offsets, out.mask
+
+    return forward
+
+
+def _pooled(
+    embedder: Embedder, texts: Sequence[str], spans: Sequence[Spans], batch_size: int
+) -> list[np.ndarray]:
+    forward = (_onnx_forward if hasattr(embedder, "encode_tokens") else _torch_forward)(embedder)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out: list[np.ndarray | None] = [None] * len(texts)
+    missing: list[tuple[int, int]] = []  # (text index, span index) past the window
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        tokens, sentence, offsets, mask = forward([texts[i] for i in batch])
         for row, i in enumerate(batch):
             starts, ends = offsets[row, :, 0], offsets[row, :, 1]
             real = mask[row] & (ends > starts)
