@@ -37,6 +37,7 @@ ESCO skills and occupations in free text, with scores and the evidence spans beh
 * **PyPI-compatible** `/extract-skills` and `/extract-occupations` take a JSON array of
   texts and answer an array of arrays of ESCO URIs.
 * **`/extract`** answers typed results for many texts at once.
+* **`/ui`** is a web page for people (a browser asking for `/` is sent there).
 
 Every error is JSON with a readable `detail` string. While the model loads, `/health`
 answers 503 with `status: "loading"`, and extraction answers 503.
@@ -123,4 +124,7 @@ def create_app(
     )
     for module in (meta, extract, documents, taxonomy):
         app.include_router(module.router)
+    from ..web import routes as web  # the page at /ui (imports this package's routes)
+
+    web.install(app)
     return app

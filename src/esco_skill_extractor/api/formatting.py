@@ -151,11 +151,15 @@ def format_rich_occupation(
             ),
             totalEssential=len(essential),
             totalOptional=len(optional),
+            essentialFound=_names(taxonomy, match.essential_skills_found, language),
+            optionalFound=_names(taxonomy, match.optional_skills_found, language),
         ),
         skillCategories=skill_categories(taxonomy, occupation.uri),
         similarity=match.score,
         source=match.source,
         evidence=_evidence(match.evidence),
+        textScore=match.text_score,
+        skillsScore=match.skills_score,
     )
 
 

@@ -156,6 +156,14 @@ class RequiredSkills(BaseModel):
     optional: list[str] = Field(description="Up to 10 names; those found in the text first.")
     totalEssential: int
     totalOptional: int
+    essentialFound: list[str] = Field(
+        default_factory=list,
+        description="Names of its essential skills the text covers, best supported first.",
+    )
+    optionalFound: list[str] = Field(
+        default_factory=list,
+        description="Names of its optional skills the text covers, best supported first.",
+    )
 
 
 # -- rich results (the Next.js front end) ----------------------------------------------------
@@ -189,6 +197,10 @@ class RichOccupation(BaseModel):
         description="Named in the text, inferred from the skills found, or both."
     )
     evidence: list[EvidenceOut]
+    textScore: float = Field(default=0.0, description="Similarity to what the text says.")
+    skillsScore: float = Field(
+        default=0.0, description="Support from the skills found, through ESCO's relations."
+    )
 
 
 class ExtractionMetadata(BaseModel):
@@ -369,6 +381,20 @@ class HealthResponse(BaseModel):
     uptime_seconds: float
     ready_seconds: float | None = Field(description="How long loading took.")
     thresholds: Thresholds | None
+    fallback_reason: str = Field(
+        default="", description="Why the default model was unavailable (when fallback_used)."
+    )
+    bundled_model: bool = Field(
+        default=False, description="The model is the small bundled all-MiniLM-L6-v2."
+    )
+    building_embeddings: bool = Field(
+        default=False,
+        description="Loading is building the embedding cache (a first run with this model "
+        "and taxonomy: minutes).",
+    )
+    languages: list[str] = Field(
+        default_factory=list, description="Languages of labels in this ESCO data, once loaded."
+    )
 
 
 class CategoriesResponse(BaseModel):

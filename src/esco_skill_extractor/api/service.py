@@ -51,6 +51,7 @@ _RETRY_AFTER = "10"  # seconds, for 503 answers while loading
 _BATCH_TEXTS = 64  # most texts extracted in one call
 _BATCH_CHARS = 200_000  # most characters extracted in one call (a longer text goes alone)
 _LINGER = 0.01  # seconds a round waits for more requests when the last one was a batch
+_BUILDING = "building the embedding cache"  # the phase that takes minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,11 @@ class ExtractorService:
     @property
     def device(self) -> str | None:
         return self.extractor.device if self.extractor is not None else None
+
+    @property
+    def building_embeddings(self) -> bool:
+        """Loading is building the embedding cache (minutes on a first run)."""
+        return self.state == "loading" and self.phase.startswith(_BUILDING)
 
     # -- loading ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -396,7 +402,7 @@ def _cache_phase(embedder: object, taxonomy: Taxonomy, cache_dir: Path | None) -
     except Exception:  # noqa: BLE001 - only a hint; the extractor decides
         return f"loading or building the embedding cache of {model}"
     return (
-        f"building the embedding cache of {model} for ESCO {taxonomy.version} (first run "
+        f"{_BUILDING} of {model} for ESCO {taxonomy.version} (first run "
         "with this model and taxonomy: this takes minutes; progress in the server log)"
     )
 

@@ -6,10 +6,12 @@ import time
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from ...__about__ import __version__
+from ...embedding.registry import model_spec
 from ...taxonomy import COLLECTIONS
+from ...web.negotiation import PAGE_PATH, prefers_html
 from ..deps import ServiceDep
 from ..metrics import CONTENT_TYPE, Metrics
 from ..schemas import CategoriesResponse, ErrorResponse, HealthResponse, RootResponse, Thresholds
@@ -31,6 +33,8 @@ FEATURES = [
     "Prometheus metrics",
 ]
 
+_VARY = {"Vary": "Accept"}  # the answer at / depends on it
+
 ENDPOINTS = {
     "extract_rich": "/extract-rich",
     "extract_basic": "/extract-basic",
@@ -46,6 +50,7 @@ ENDPOINTS = {
     "health": "/health",
     "metrics": "/metrics",
     "docs": "/docs",
+    "ui": PAGE_PATH,
 }
 
 
@@ -56,13 +61,25 @@ def _thresholds(service: ExtractorService) -> Thresholds | None:
     return Thresholds(skills=extractor.skills_threshold, occupations=extractor.occupation_threshold)
 
 
-@router.get("/", response_model=RootResponse, summary="What this server is")
-async def root(service: ServiceDep) -> RootResponse:
+@router.get(
+    "/",
+    response_model=RootResponse,
+    summary="What this server is",
+    responses={307: {"description": "A browser (Accept prefers text/html): to the web page."}},
+)
+async def root(
+    request: Request, response: Response, service: ServiceDep
+) -> Response | RootResponse:
     """Name, version, model and endpoints; always 200, even while the model loads.
 
-    The Next.js front end uses this as its health check. (The web pages of issue 6 may
-    answer browsers asking for text/html here with a redirect; API clients keep this JSON.)
+    The Next.js front end uses this as its health check. A browser, whose Accept header
+    ranks text/html above JSON, is redirected to the web page at ``/ui``; API clients
+    (``*/*``, ``application/json``, no Accept) keep getting this JSON.
     """
+    if prefers_html(request.headers.get("accept")):
+        root_path = request.scope.get("root_path", "").rstrip("/")
+        return RedirectResponse(f"{root_path}{PAGE_PATH}", status_code=307, headers=_VARY)
+    response.headers.update(_VARY)
     return RootResponse(
         message="ESCO Skill Extractor API",
         version=__version__,
@@ -89,9 +106,19 @@ async def health(service: ServiceDep) -> Response:
     """200 with status "healthy" once the model and embeddings are loaded.
 
     While they load (on a first run the embedding cache is built, which takes minutes)
-    the answer is 503 with status "loading" and ``detail`` saying what is being done; if
-    loading failed, 503 with status "failed" and the reason.
+    the answer is 503 with status "loading" and ``detail`` saying what is being done
+    (``building_embeddings`` is true while the embedding cache is built); if loading
+    failed, 503 with status "failed" and the reason. ``fallback_used`` says that the
+    bundled model stands in for the default one (``fallback_reason``: why).
     """
+    body = health_status(service)
+    status = 200 if service.state == "healthy" else 503
+    headers = {"Retry-After": "10"} if service.state == "loading" else None
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def health_status(service: ExtractorService) -> HealthResponse:
+    """What ``/health`` answers (the web page renders the same)."""
     taxonomy = service.taxonomy
     if service.state == "healthy":
         detail = "ready"
@@ -100,7 +127,7 @@ async def health(service: ServiceDep) -> Response:
     else:
         detail = f"{service.phase} ({time.time() - service.created:.0f}s so far)"
     extractor = service.extractor
-    body = HealthResponse(
+    return HealthResponse(
         status=service.state,
         model=service.model_name,
         device=service.device,
@@ -114,10 +141,11 @@ async def health(service: ServiceDep) -> Response:
         uptime_seconds=round(time.time() - service.created, 3),
         ready_seconds=round(service.load_seconds, 3) if service.load_seconds is not None else None,
         thresholds=_thresholds(service),
+        fallback_reason=extractor.fallback_reason if extractor else "",
+        bundled_model=bool(extractor and model_spec(extractor.model_name).bundled),
+        building_embeddings=service.building_embeddings,
+        languages=list(taxonomy.languages) if taxonomy else [],
     )
-    status = 200 if service.state == "healthy" else 503
-    headers = {"Retry-After": "10"} if service.state == "loading" else None
-    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
 @router.get(
