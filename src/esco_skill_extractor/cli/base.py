@@ -17,6 +17,7 @@ from ..taxonomy import Taxonomy, load_taxonomy
 if TYPE_CHECKING:
     from ..cache import EmbeddingCache
     from ..embedding import LoadedModel
+    from ..embedding.loading import Backend
 
 __all__ = ["AppContext", "EscoGroup", "echo_json", "pass_app"]
 
@@ -44,6 +45,7 @@ class AppContext:
     language: str = "en"
     model: str | None = None  # None: the default model, with fallback to the bundled one
     device: str | None = None  # None: cuda, then mps, then cpu
+    backend: Backend = "torch"  # set by commands that take --backend, before the model loads
     _taxonomy: Taxonomy | None = field(default=None, repr=False)
     _loaded_model: LoadedModel | None = field(default=None, repr=False)
 
@@ -61,7 +63,8 @@ class AppContext:
         if self._loaded_model is None:
             from ..embedding import load_embedder
 
-            self._loaded_model = load_embedder(self.model, device=self.device)
+            self._loaded_model = load_embedder(self.model, device=self.device,
+                                               backend=self.backend, cache_dir=self.cache_dir)
         return self._loaded_model
 
     @property

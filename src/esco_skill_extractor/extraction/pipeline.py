@@ -6,10 +6,10 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 from cachetools import LRUCache
@@ -31,6 +31,7 @@ __all__ = ["SearchHit", "SkillExtractor"]
 logger = logging.getLogger(__name__)
 
 Kind = Literal["skill", "occupation"]
+_Item = TypeVar("_Item")
 
 _KEEP = 100  # concepts kept per sentence (enough for any threshold and for top-k up to 100)
 _SENTENCE_BATCH = 32  # sentences scored together: one pass over the concept vectors
@@ -241,17 +242,60 @@ class SkillExtractor:
             out.append(Extraction(text, tuple(skills), tuple(occupations), language))
         return out
 
-    def extract_iter(self, texts: Iterable[str], *, batch_size: int = 32,
-                     **options: object) -> Iterator[Extraction]:
-        """Like :meth:`extract`, lazily, for streams of any length (``batch_size`` per step)."""
-        batch: list[str] = []
-        for text in texts:
-            batch.append(text)
+    @overload
+    def extract_iter(self, items: Iterable[str | Mapping[str, Any]], *, batch_size: int = 32,
+                     text_key: str = "text", with_input: Literal[False] = False,
+                     **options: Any) -> Iterator[Extraction]: ...
+
+    @overload
+    def extract_iter(self, items: Iterable[_Item], *, batch_size: int = 32,
+                     text_key: str = "text", with_input: Literal[True],
+                     **options: Any) -> Iterator[tuple[_Item, Extraction]]: ...
+
+    def extract_iter(self, items: Iterable[Any], *, batch_size: int = 32,
+                     text_key: str = "text", with_input: bool = False,
+                     **options: Any) -> Iterator[Any]:
+        """Like :meth:`extract`, lazily, for streams of any length.
+
+        Reads ``batch_size`` items, extracts them together, yields their results, and only
+        then reads on: memory stays constant whatever the stream's length, and repeated
+        sentences hit the segment cache across batches.
+
+        Args:
+            items: Texts, or records (mappings) whose ``text_key`` holds the text.
+            batch_size: Items extracted together.
+            text_key: The text field of records.
+            with_input: Yield ``(item, extraction)`` pairs instead of extractions, to keep
+                each record (its id, say) with its result.
+            **options: Passed to :meth:`extract` (thresholds, ``max_results``, ...).
+
+        Example:
+            >>> rows = ({"id": i, "text": t} for i, t in enumerate(texts))  # doctest: +SKIP
+            >>> for row, found in extractor.extract_iter(rows, with_input=True):  # doctest: +SKIP
+            ...     print(row["id"], [m.label for m in found.skills])
+        """
+        if batch_size < 1:
+            raise InputError("batch_size must be at least 1")
+        batch: list[Any] = []
+        for item in items:
+            batch.append(item)
             if len(batch) >= batch_size:
-                yield from self.extract(batch, **options)  # type: ignore[arg-type]
+                yield from self._extract_items(batch, text_key, with_input, options)
                 batch = []
         if batch:
-            yield from self.extract(batch, **options)  # type: ignore[arg-type]
+            yield from self._extract_items(batch, text_key, with_input, options)
+
+    def _extract_items(self, items: list[Any], text_key: str, with_input: bool,
+                       options: dict[str, Any]) -> Iterator[Any]:
+        texts = []
+        for position, item in enumerate(items):
+            if isinstance(item, Mapping):
+                if text_key not in item:
+                    raise InputError(f"record {position} of the batch has no {text_key!r} field")
+                item = item[text_key]
+            texts.append(item)
+        results = self.extract(texts, **options)
+        return zip(items, results, strict=True) if with_input else iter(results)
 
     def rank_skills(self, texts: Sequence[str], top_k: int = 10) -> list[list[tuple[str, float]]]:
         """The ``top_k`` skills of the whole taxonomy for each text, ``(uri, score)`` best first.

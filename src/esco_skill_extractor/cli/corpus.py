@@ -1,0 +1,316 @@
+"""Inputs of batch extraction: text files, folders of documents, JSONL, CSV, Parquet, stdin.
+
+Every input becomes a stream of :class:`InputRecord`: an id, where it came from, and its
+text, read only when asked for (so ``--resume`` skips documents without opening them).
+Structured files are read row by row; nothing holds a whole corpus in memory.
+
+Problems with the inputs themselves (a missing path, a file of an unknown type, a missing
+column, a malformed JSONL line) raise :class:`CorpusError`, which the CLI reports in one
+line with exit code 2. A document that cannot be read (a corrupt PDF in a folder) is not
+fatal: its record carries the reason in ``error`` and the run goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import InputError
+
+__all__ = [
+    "DOCUMENT_SUFFIXES",
+    "TABLE_SUFFIXES",
+    "Columns",
+    "CorpusError",
+    "DocumentError",
+    "InputRecord",
+    "check_inputs",
+    "count_records",
+    "is_batch_input",
+    "iter_records",
+    "read_document_file",
+    "require_pyarrow",
+]
+
+DOCUMENT_SUFFIXES = (".txt", ".md", ".pdf", ".docx")
+TABLE_SUFFIXES = (".jsonl", ".ndjson", ".csv", ".parquet")
+_MAX_DOCUMENT_BYTES = 256 << 20
+_MAX_PDF_PAGES = 10_000
+_PARQUET_HINT = "pip install 'esco-skill-extractor[parquet]'"
+
+
+class CorpusError(InputError):
+    """An input that cannot be used at all: the message names the file (and line)."""
+
+
+class DocumentError(Exception):
+    """One document that cannot be read; the run records the reason and goes on."""
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    """One document of the corpus.
+
+    Attributes:
+        id: The ``--id-column`` value, the file's path relative to its folder, or, for rows
+            without an id column, ``source``.
+        source: Where it came from: a path, ``path:line`` (JSONL), ``path:row`` (CSV and
+            Parquet, counting from 1) or ``-`` (stdin).
+        read: Returns the text; raises :class:`DocumentError` when it cannot be read.
+    """
+
+    id: str
+    source: str
+    read: Callable[[], str]
+
+
+def require_pyarrow() -> Any:
+    """Import pyarrow.parquet, or fail with an install hint."""
+    try:
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    except ImportError:
+        raise CorpusError(f"Parquet needs pyarrow: {_PARQUET_HINT}") from None
+    return pq
+
+
+def is_batch_input(path: Path) -> bool:
+    """Whether a path only makes sense in batch mode: a folder or a table file."""
+    return path.is_dir() or path.suffix.lower() in TABLE_SUFFIXES
+
+
+def read_document_file(path: Path) -> str:
+    """The text of a .txt/.md (UTF-8, else cp1252), .pdf or .docx file."""
+    from ..api.documents import UploadError, read_document
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not data.strip():
+        return ""
+    try:
+        return read_document(data, max_bytes=_MAX_DOCUMENT_BYTES,
+                             max_pages=_MAX_PDF_PAGES).text
+    except UploadError as exc:
+        message = str(exc).replace("The uploaded file", "The file")
+        raise DocumentError(f"{path}: {message}") from None
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The text and id fields of table inputs."""
+
+    text: str
+    id: str | None  # None: "id" when present, else the row's source
+
+
+def check_inputs(inputs: Sequence[Path], columns: Columns) -> None:
+    """Fail fast (before a model loads) on paths that do not exist or cannot be used."""
+    for path in inputs:
+        if str(path) == "-":
+            continue
+        if not path.exists():
+            raise CorpusError(f"no such file or folder: {path}")
+        if path.is_dir():
+            continue
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            try:
+                with _open_text(path) as handle:
+                    header = next(csv.reader(handle), None)
+            except UnicodeDecodeError:
+                raise CorpusError(f"{path} is not UTF-8 text") from None
+            _check_columns(path, header or [], columns)
+        elif suffix == ".parquet":
+            pq = require_pyarrow()
+            try:
+                names = pq.ParquetFile(path).schema_arrow.names
+            except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
+                raise CorpusError(f"{path} is not a readable Parquet file ({exc})") from None
+            _check_columns(path, names, columns)
+        elif suffix not in (*DOCUMENT_SUFFIXES, ".jsonl", ".ndjson"):
+            raise CorpusError(
+                f"{path}: unknown file type {suffix or '(none)'}; use .txt, .md, .pdf, .docx, "
+                ".jsonl, .csv or .parquet (or a folder of documents)"
+            )
+
+
+def _check_columns(path: Path, names: Sequence[str], columns: Columns) -> None:
+    listed = ", ".join(names) or "none"
+    if columns.text not in names:
+        raise CorpusError(f"{path} has no column {columns.text!r} (columns: {listed}); "
+                          "name the text column with --text-column")
+    if columns.id is not None and columns.id not in names:
+        raise CorpusError(f"{path} has no column {columns.id!r} (columns: {listed}); "
+                          "check --id-column")
+
+
+def _open_text(path: Path) -> IO[str]:
+    return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - caller closes
+
+
+def count_records(inputs: Sequence[Path]) -> int | None:
+    """How many records the inputs hold, when that is cheap to know (for the ETA)."""
+    total = 0
+    for path in inputs:
+        if str(path) == "-":
+            return None
+        if path.is_dir():
+            total += len(_folder_files(path))
+        elif path.suffix.lower() in (".jsonl", ".ndjson"):
+            total += _count_jsonl(path)
+        elif path.suffix.lower() == ".parquet":
+            total += int(require_pyarrow().ParquetFile(path).metadata.num_rows)
+        elif path.suffix.lower() == ".csv":
+            return None  # quoted fields may span lines: counting means parsing
+        else:
+            total += 1
+    return total
+
+
+def _count_jsonl(path: Path) -> int:
+    count = 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            count += bool(line.strip())
+    return count
+
+
+def iter_records(inputs: Sequence[Path], *, text_column: str = "text",
+                 id_column: str | None = None, stdin: IO[str] | None = None
+                 ) -> Iterator[InputRecord]:
+    """Every document of the inputs, in order (folders sorted by path).
+
+    Args:
+        inputs: Files and folders; ``-`` or an empty list reads stdin (JSONL when its first
+            character is ``{``, else one text).
+        text_column: The text field of JSONL, CSV and Parquet rows.
+        id_column: The id field; default ``id`` when present, else the row's source.
+        stdin: The stream to read for ``-`` (default: ``sys.stdin``).
+
+    Raises:
+        CorpusError: while iterating, on a malformed row or a missing field.
+    """
+    columns = Columns(text_column, id_column)
+    for path in inputs or [Path("-")]:
+        if str(path) == "-":
+            yield from _stdin_records(stdin if stdin is not None else sys.stdin, columns)
+        elif path.is_dir():
+            for file in _folder_files(path):
+                yield InputRecord(file.relative_to(path).as_posix(), str(file),
+                                  _reader(file))
+        elif path.suffix.lower() in (".jsonl", ".ndjson", ".csv"):
+            try:
+                if path.suffix.lower() == ".csv":
+                    yield from _csv_records(path, columns)
+                else:
+                    with _open_text(path) as handle:
+                        yield from _jsonl_records(handle, str(path), columns)
+            except UnicodeDecodeError:
+                raise CorpusError(f"{path} is not UTF-8 text") from None
+        elif path.suffix.lower() == ".parquet":
+            yield from _parquet_records(path, columns)
+        else:
+            yield InputRecord(str(path), str(path), _reader(path))
+
+
+def _reader(path: Path) -> Callable[[], str]:
+    return lambda: read_document_file(path)
+
+
+def _constant(text: str) -> Callable[[], str]:
+    return lambda: text
+
+
+def _stdin_records(stream: IO[str], columns: Columns) -> Iterator[InputRecord]:
+    first = stream.read(1)
+    while first and first.isspace():
+        first = stream.read(1)
+    if first == "{":
+        yield from _jsonl_records(_prefixed(first, stream), "-", columns)
+    else:
+        yield InputRecord("stdin", "-", _constant(first + stream.read()))
+
+
+def _prefixed(prefix: str, stream: IO[str]) -> Iterator[str]:
+    """The lines of ``stream`` with ``prefix`` put back in front (after peeking at it)."""
+    yield prefix + stream.readline()
+    yield from stream
+
+
+def _field_text(value: Any, where: str, column: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise CorpusError(f"{where}: {column!r} is {type(value).__name__}, not text")
+    return value
+
+
+def _row_id(row: Any, where: str, columns: Columns) -> str:
+    name = columns.id if columns.id is not None else "id"
+    value = row.get(name) if hasattr(row, "get") else None
+    if value is None or value == "":
+        if columns.id is not None:
+            raise CorpusError(f"{where}: the id column {columns.id!r} is empty")
+        return where
+    return str(value)
+
+
+def _jsonl_records(lines: Iterable[str], name: str, columns: Columns) -> Iterator[InputRecord]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{name}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CorpusError(f"{where}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise CorpusError(f"{where}: expected a JSON object, got {type(row).__name__}")
+        if columns.text not in row:
+            raise CorpusError(f"{where}: no {columns.text!r} field (fields: "
+                              f"{', '.join(row) or 'none'}); name it with --text-column")
+        text = _field_text(row[columns.text], where, columns.text)
+        yield InputRecord(_row_id(row, where, columns), where, _constant(text))
+
+
+def _csv_records(path: Path, columns: Columns) -> Iterator[InputRecord]:
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    with _open_text(path) as handle:
+        reader = csv.DictReader(handle)
+        _check_columns(path, reader.fieldnames or [], columns)
+        for number, row in enumerate(reader, start=1):
+            where = f"{path}:{number}"
+            if None in row:
+                raise CorpusError(f"{where}: more fields than the header has")
+            text = _field_text(row.get(columns.text), where, columns.text)
+            yield InputRecord(_row_id(row, where, columns), where, _constant(text))
+
+
+def _parquet_records(path: Path, columns: Columns) -> Iterator[InputRecord]:
+    pq = require_pyarrow()
+    handle = pq.ParquetFile(path)
+    names = handle.schema_arrow.names
+    _check_columns(path, names, columns)
+    id_name = columns.id if columns.id is not None else ("id" if "id" in names else None)
+    wanted = [columns.text] + ([id_name] if id_name and id_name != columns.text else [])
+    number = 0
+    for batch in handle.iter_batches(batch_size=1024, columns=wanted):
+        for row in batch.to_pylist():
+            number += 1
+            where = f"{path}:{number}"
+            text = _field_text(row.get(columns.text), where, columns.text)
+            yield InputRecord(_row_id(row, where, columns), where, _constant(text))

@@ -1,0 +1,373 @@
+"""Batch extraction: the extract command over folders, JSONL, CSV, Parquet and stdin, resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from esco_skill_extractor import SkillExtractor
+from esco_skill_extractor.cli import cli
+from esco_skill_extractor.embedding.fake import FakeEmbedder
+from esco_skill_extractor.taxonomy import load_taxonomy
+
+PYTHON = "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d"
+COOK = "http://data.europa.eu/esco/occupation/90f75f67-495d-49fa-ab57-2f320e251d7e"
+TEXTS = [
+    "We are hiring a software developer. Python and SQL are required.",
+    "Cook wanted for our kitchen. Teamwork principles, communication.",
+    "Experience with Java (computer programming) is a plus.",
+    "Python developer. Teamwork principles, communication.",
+    "",
+    "Wir suchen einen Koch 😀. Python is nice.",
+]
+
+
+def invoke(esco_mini: Path, tmp_path: Path, *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    base = ["--esco-dir", str(esco_mini), "--cache-dir", str(tmp_path / "cache"),
+            "--model", "fake:64"]
+    return CliRunner().invoke(cli, [*base, "extract", *args], input=input)
+
+
+def read_jsonl(path: Path) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:  # type: ignore[type-arg]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return path
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return write_jsonl(tmp_path / "ads.jsonl",
+                       [{"id": f"ad-{i}", "text": t} for i, t in enumerate(TEXTS)])
+
+
+def check_record(record: dict, text: str) -> None:  # type: ignore[type-arg]
+    assert set(record) == {"id", "source", "error", "skills", "occupations"}
+    for match in [*record["skills"], *record["occupations"]]:
+        assert match["uri"].startswith("http://data.europa.eu/esco/")
+        assert match["label"] and 0 <= match["score"] <= 1
+        for evidence in match["evidence"]:
+            assert text[evidence["start"] : evidence["end"]] == evidence["text"]
+
+
+def test_folder_of_text_files_to_jsonl(esco_mini: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text(TEXTS[0], "utf-8")
+    (folder / "sub" / "b.md").write_text(TEXTS[1], "utf-8")
+    (folder / "ignored.json").write_text("{}", "utf-8")
+    (folder / ".hidden.txt").write_text(TEXTS[2], "utf-8")
+    result = invoke(esco_mini, tmp_path, str(folder), "-o", str(tmp_path / "out.jsonl"))
+    assert result.exit_code == 0, result.output
+    records = read_jsonl(tmp_path / "out.jsonl")
+    assert [r["id"] for r in records] == ["a.txt", "sub/b.md"]
+    assert records[0]["source"] == str(folder / "a.txt")
+    check_record(records[0], TEXTS[0])
+    assert PYTHON in {m["uri"] for m in records[0]["skills"]}
+    assert COOK in {m["uri"] for m in records[1]["occupations"]}
+
+
+def test_jsonl_to_csv(esco_mini: Path, tmp_path: Path, corpus: Path) -> None:
+    out = tmp_path / "out.csv"
+    result = invoke(esco_mini, tmp_path, str(corpus), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    with open(out, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["id"] for r in rows] == [f"ad-{i}" for i in range(len(TEXTS))]
+    assert rows[0]["source"] == f"{corpus}:1"
+    skills = json.loads(rows[0]["skills"])
+    assert PYTHON in {m["uri"] for m in skills}
+    assert json.loads(rows[4]["skills"]) == [] and rows[4]["error"] == ""
+    assert len(out.read_text("utf-8").splitlines()) == len(TEXTS) + 1  # one line per record
+
+
+def test_csv_input_with_columns(esco_mini: Path, tmp_path: Path) -> None:
+    source = tmp_path / "ads.csv"
+    with open(source, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["ref", "body"])
+        writer.writerow(["r1", "Python developer,\nwith SQL."])  # a quoted line break
+        writer.writerow(["r2", "Cook wanted"])
+    result = invoke(esco_mini, tmp_path, str(source), "--text-column", "body", "--id-column",
+                    "ref", "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in records] == ["r1", "r2"]
+    check_record(records[0], "Python developer,\nwith SQL.")
+
+
+def test_parquet_in_and_out(esco_mini: Path, tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    source = tmp_path / "ads.parquet"
+    pq.write_table(pa.table({"id": [f"p{i}" for i in range(len(TEXTS))], "text": TEXTS}),
+                   source)
+    out = tmp_path / "out.parquet"
+    result = invoke(esco_mini, tmp_path, str(source), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    rows = pq.read_table(out).to_pylist()
+    assert [r["id"] for r in rows] == [f"p{i}" for i in range(len(TEXTS))]
+    check_record(rows[0], TEXTS[0])
+    assert PYTHON in {m["uri"] for m in rows[0]["skills"]}
+    assert not (tmp_path / "out.parquet.parts").exists()
+
+
+def test_stdin_jsonl_and_text(esco_mini: Path, tmp_path: Path, corpus: Path) -> None:
+    result = invoke(esco_mini, tmp_path, "--format", "jsonl", input=corpus.read_text("utf-8"))
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in records] == [f"ad-{i}" for i in range(len(TEXTS))]
+    assert records[1]["source"] == "-:2"
+    plain = invoke(esco_mini, tmp_path, "-", "--format", "csv", input=TEXTS[0])
+    assert plain.exit_code == 0, plain.output
+    assert plain.stdout.splitlines()[1].startswith("stdin,-,,")
+
+
+def test_single_text_output_is_unchanged(esco_mini: Path, tmp_path: Path) -> None:
+    readable = invoke(esco_mini, tmp_path, "--text", TEXTS[0])
+    assert readable.exit_code == 0, readable.output
+    assert "Python (computer programming)" in readable.output and "evidence:" in readable.output
+    as_json = invoke(esco_mini, tmp_path, "--text", TEXTS[0], "--json")
+    payload = json.loads(as_json.output)
+    assert payload["source"] == "text" and payload["text"] == TEXTS[0]
+    file = tmp_path / "ad.txt"
+    file.write_text(TEXTS[1], "utf-8")
+    assert json.loads(invoke(esco_mini, tmp_path, str(file), "--json").output)["source"] == str(
+        file)
+
+
+def test_matches_the_library(esco_mini: Path, tmp_path: Path, corpus: Path) -> None:
+    """Batching, the segment cache and the CLI change nothing in the results."""
+    out = tmp_path / "out.jsonl"
+    result = invoke(esco_mini, tmp_path, str(corpus), "-o", str(out), "--batch-size", "4",
+                    "--segment-cache", "0")
+    assert result.exit_code == 0, result.output
+    extractor = SkillExtractor(embedder=FakeEmbedder(dim=64),
+                               taxonomy=load_taxonomy(esco_mini, snapshot=False),
+                               cache_dir=tmp_path / "lib", show_progress=False)
+    expected = [e.to_dict() for e in extractor.extract(TEXTS)]
+    for record, want in zip(read_jsonl(out), expected, strict=True):
+        assert record["skills"] == json.loads(json.dumps(want["skills"]))
+        assert record["occupations"] == json.loads(json.dumps(want["occupations"]))
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv"])
+def test_resume_after_a_partial_last_line(esco_mini: Path, tmp_path: Path, corpus: Path,
+                                          suffix: str) -> None:
+    out = tmp_path / f"out.{suffix}"
+    assert invoke(esco_mini, tmp_path, str(corpus), "-o", str(out)).exit_code == 0
+    complete = out.read_bytes()
+    lines = complete.splitlines(keepends=True)
+    header = 1 if suffix == "csv" else 0
+    cut = sum(len(line) for line in lines[: header + 2]) + len(lines[header + 2]) // 2
+    out.write_bytes(complete[:cut])  # killed while writing the third record
+    again = invoke(esco_mini, tmp_path, str(corpus), "-o", str(out), "--resume")
+    assert again.exit_code == 0, again.output
+    assert out.read_bytes() == complete
+    # Resuming a finished file adds nothing.
+    assert invoke(esco_mini, tmp_path, str(corpus), "-o", str(out), "--resume").exit_code == 0
+    assert out.read_bytes() == complete
+
+
+def test_resume_parquet_after_an_interruption(esco_mini: Path, tmp_path: Path, corpus: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    from esco_skill_extractor.cli import outputs
+
+    reference = tmp_path / "reference.parquet"
+    assert invoke(esco_mini, tmp_path, str(corpus), "-o", str(reference)).exit_code == 0
+    monkeypatch.setattr(outputs, "_PART_ROWS", 2)
+    calls = {"n": 0}
+    original = SkillExtractor.extract
+
+    def interrupted(self, texts, **options):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, texts, **options)
+
+    monkeypatch.setattr(SkillExtractor, "extract", interrupted)
+    out = tmp_path / "out.parquet"
+    first = invoke(esco_mini, tmp_path, str(corpus), "-o", str(out), "--batch-size", "2")
+    assert first.exit_code == 130
+    assert not out.exists()
+    parts = sorted((tmp_path / "out.parquet.parts").glob("part-*.parquet"))
+    assert sum(pq.ParquetFile(p).metadata.num_rows for p in parts) == 4
+    monkeypatch.setattr(SkillExtractor, "extract", original)
+    again = invoke(esco_mini, tmp_path, str(corpus), "-o", str(out), "--resume")
+    assert again.exit_code == 0, again.output
+    assert pq.read_table(out).to_pylist() == pq.read_table(reference).to_pylist()
+    assert not (tmp_path / "out.parquet.parts").exists()
+
+
+def test_kill_at_any_moment_leaves_a_resumable_file(esco_mini: Path, tmp_path: Path) -> None:
+    """A real SIGKILL in the middle of a run, then --resume: every record once, in order."""
+    corpus = write_jsonl(tmp_path / "big.jsonl",
+                         [{"id": str(i), "text": f"{TEXTS[i % 4]} Number {i}."}
+                          for i in range(400)])
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "esco_skill_extractor", "--esco-dir", str(esco_mini),
+               "--cache-dir", str(tmp_path / "cache"), "--model", "fake:64", "extract",
+               str(corpus), "-o", str(out), "--batch-size", "3", "--no-progress"]
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and child.poll() is None:
+        if out.exists() and out.stat().st_size > 2000:
+            break
+        time.sleep(0.01)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert child.stderr is not None
+    child.stderr.close()
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True,
+                             timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert [r["id"] for r in read_jsonl(out)] == [str(i) for i in range(400)]
+
+
+def test_resume_refuses_other_inputs(esco_mini: Path, tmp_path: Path, corpus: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    assert invoke(esco_mini, tmp_path, str(corpus), "-o", str(out)).exit_code == 0
+    other = write_jsonl(tmp_path / "other.jsonl",
+                        [{"id": f"z{i}", "text": t} for i, t in enumerate(TEXTS * 2)])
+    result = invoke(esco_mini, tmp_path, str(other), "-o", str(out), "--resume")
+    assert result.exit_code == 2
+    assert "are these the inputs of that run?" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_existing_output_needs_resume_or_overwrite(esco_mini: Path, tmp_path: Path,
+                                                   corpus: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text("keep me\n", "utf-8")
+    refused = invoke(esco_mini, tmp_path, str(corpus), "-o", str(out))
+    assert refused.exit_code == 2 and "--resume" in refused.output
+    assert out.read_text("utf-8") == "keep me\n"
+    replaced = invoke(esco_mini, tmp_path, str(corpus), "-o", str(out), "--overwrite")
+    assert replaced.exit_code == 0
+    assert len(read_jsonl(out)) == len(TEXTS)
+
+
+def test_unreadable_document_is_recorded_not_fatal(esco_mini: Path, tmp_path: Path) -> None:
+    docx = pytest.importorskip("docx")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    document = docx.Document()
+    document.add_paragraph(TEXTS[0])
+    document.save(str(folder / "a.docx"))
+    (folder / "b.pdf").write_bytes(b"%PDF-1.4\n this is not really a PDF")
+    result = invoke(esco_mini, tmp_path, str(folder), "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[0]["error"] is None
+    assert PYTHON in {m["uri"] for m in records[0]["skills"]}
+    assert "cannot be read" in records[1]["error"] and records[1]["skills"] == []
+    assert "1 document(s) could not be read" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("make", "args", "message"),
+    [
+        (lambda d: d / "missing.jsonl", [], "no such file or folder"),
+        (lambda d: write_jsonl(d / "x.jsonl", [{"body": "a"}]), [], "no 'text' field"),
+        (lambda d: (d / "x.jsonl").write_text('{"text": "a"}\nnot json\n') and d / "x.jsonl",
+         [], "x.jsonl:2: not valid JSON"),
+        (lambda d: (d / "x.csv").write_text("a,b\n1,2\n") and d / "x.csv", [],
+         "has no column 'text' (columns: a, b)"),
+        (lambda d: (d / "x.csv").write_text("text\n1\n") and d / "x.csv",
+         ["--id-column", "ref"], "has no column 'ref'"),
+        (lambda d: (d / "x.xlsx").write_bytes(b"PK") and d / "x.xlsx", ["--format", "csv"],
+         "unknown file type"),
+        (lambda d: write_jsonl(d / "x.jsonl", [{"text": 3}]), [], "'text' is int, not text"),
+        (lambda d: write_jsonl(d / "x.jsonl", [{"text": "a"}]), ["--format", "parquet"],
+         "Parquet output needs an output file"),
+        (lambda d: write_jsonl(d / "x.jsonl", [{"text": "a"}]), ["--resume"],
+         "--resume needs an output file"),
+        (lambda d: write_jsonl(d / "x.jsonl", [{"text": "a"}]), ["--backend", "onnx"],
+         "the fake model has no onnx backend"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(esco_mini: Path, tmp_path: Path, make, args: list[str],  # type: ignore[no-untyped-def]
+                                      message: str) -> None:
+    path = make(tmp_path)
+    result = invoke(esco_mini, tmp_path, str(path), *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_parquet_without_pyarrow_gives_an_install_hint(
+    esco_mini: Path, tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    result = invoke(esco_mini, tmp_path, str(corpus), "-o", str(tmp_path / "out.parquet"))
+    assert result.exit_code == 2
+    assert "pip install 'esco-skill-extractor[parquet]'" in result.output
+
+
+def test_progress_bar_shows_rate(esco_mini: Path, tmp_path: Path, corpus: Path) -> None:
+    result = invoke(esco_mini, tmp_path, str(corpus), "-o", str(tmp_path / "o.jsonl"),
+                    "--progress")
+    assert result.exit_code == 0
+    assert "doc/s" in result.stderr and f"{len(TEXTS)}/{len(TEXTS)}" in result.stderr
+
+
+# -- the library: extract_iter ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def extractor(tmp_path_factory: pytest.TempPathFactory) -> SkillExtractor:
+    return SkillExtractor(embedder=FakeEmbedder(dim=64),
+                          taxonomy=load_taxonomy(Path(__file__).parent / "data" / "esco_mini",
+                                                 snapshot=False),
+                          cache_dir=tmp_path_factory.mktemp("iter"), show_progress=False)
+
+
+def test_extract_iter_records_lazily(extractor: SkillExtractor) -> None:
+    consumed: list[int] = []
+
+    def records():  # type: ignore[no-untyped-def]
+        for i, text in enumerate(TEXTS):
+            consumed.append(i)
+            yield {"id": i, "body": text}
+
+    iterator = extractor.extract_iter(records(), batch_size=2, text_key="body", with_input=True)
+    record, found = next(iterator)
+    assert consumed == [0, 1]  # one batch read, not the whole stream
+    assert record["id"] == 0 and PYTHON in {m.uri for m in found.skills}
+    rest = list(iterator)
+    assert [r["id"] for r, _ in rest] == list(range(1, len(TEXTS)))
+    plain = list(extractor.extract_iter(iter(TEXTS[:3]), batch_size=2, max_results=1))
+    assert all(len(e.skills) <= 1 for e in plain) and len(plain) == 3
+
+
+def test_extract_iter_checks_records(extractor: SkillExtractor) -> None:
+    from esco_skill_extractor.errors import InputError
+
+    with pytest.raises(InputError, match="no 'text' field"):
+        list(extractor.extract_iter([{"body": "x"}]))
+    with pytest.raises(InputError, match="batch_size"):
+        list(extractor.extract_iter(["x"], batch_size=0))
+
+
+def test_segment_cache_scores_repeated_sentences_once(esco_mini: Path, tmp_path: Path) -> None:
+    taxonomy = load_taxonomy(esco_mini, snapshot=False)
+    embedded = {}
+    for size in (100, 0):
+        embedder = FakeEmbedder(dim=32)
+        extractor = SkillExtractor(embedder=embedder, taxonomy=taxonomy, cache_dir=tmp_path,
+                                   show_progress=False, segment_cache_size=size)
+        before = embedder.texts_embedded
+        list(extractor.extract_iter([TEXTS[0]] * 10, batch_size=1))
+        embedded[size] = embedder.texts_embedded - before
+    assert embedded[0] == 10 * embedded[100]
