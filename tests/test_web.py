@@ -77,12 +77,14 @@ def page_config(html: str) -> dict[str, Any]:
 
 
 def blocking_loader(
-    tmp_path: Path, release: threading.Event, phase: str
+    tmp_path: Path, release: threading.Event, phase: str, *, publish_taxonomy: bool = True
 ) -> Callable[[ExtractorService], SkillExtractor]:
+    """A loader that waits for ``release``, in ``phase``; the taxonomy is there before."""
     taxonomy = mini_taxonomy()
 
     def load(service: ExtractorService) -> SkillExtractor:
-        service.set_taxonomy(taxonomy)
+        if publish_taxonomy:
+            service.set_taxonomy(taxonomy)
         service.set_phase(phase)
         assert release.wait(30)
         return fake_extractor(tmp_path)
@@ -171,14 +173,28 @@ def test_page_while_the_embeddings_are_built(tmp_path: Path) -> None:
     assert ">Ready<" in ready and "can take minutes" not in ready
 
 
+def test_page_falls_back_to_english_labels(extractor: SkillExtractor) -> None:
+    with TestClient(create_app(Settings(language="fr"), extractor=extractor)) as client:
+        html = client.get("/ui").text
+    assert '<option value="en" selected>English</option>' in html
+    assert re.search(r'<option value="fr" disabled>', html)
+
+
 def test_page_while_loading_the_model(tmp_path: Path) -> None:
     release = threading.Event()
-    app = create_app(Settings(), loader=blocking_loader(tmp_path, release, "loading the model"))
+    loader = blocking_loader(tmp_path, release, "loading the model", publish_taxonomy=False)
+    app = create_app(Settings(), loader=loader)
     with TestClient(app) as client:
+        for _ in range(100):
+            if app.state.service.phase == "loading the model":
+                break
+            time.sleep(0.05)
         html = client.get("/ui").text
         release.set()
         assert app.state.service.wait(10)
     assert ">Loading<" in html and "The server is starting" in html
+    # every language until the data says which it has
+    assert "disabled>" not in html and '<option value="es">Español</option>' in html
     # the configured model's default thresholds until the model is there
     assert page_config(html)["thresholds"] == {"skills": 0.6, "occupations": 0.55}
 
@@ -470,6 +486,7 @@ def skill_card(page: Any, uri: str) -> Any:
 def screenshot(page: Any, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
+    page.evaluate("window.scrollTo(0, 0)")  # sticky panels in their places
     page.screenshot(path=str(path), full_page=True)
     return path
 

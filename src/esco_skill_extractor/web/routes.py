@@ -91,7 +91,7 @@ def _page_config(request: Request, service: ExtractorService, settings: Settings
     else:  # what the configured model will use; the script updates them once it is ready
         spec = model_spec(settings.model or DEFAULT_MODEL)
         thresholds = {"skills": spec.skills_threshold, "occupations": spec.occupations_threshold}
-    language = settings.language if settings.language in LANGUAGES else "en"
+    language = settings.language.lower()
     return {
         "api": request.scope.get("root_path", "").rstrip("/"),
         "health": health,
@@ -117,7 +117,12 @@ async def page(request: Request, service: ServiceDep, settings: SettingsDep) -> 
     config = _page_config(request, service, settings)
     root_path = config["api"]
     health = config["health"]
-    available = set(health["languages"]) or {config["language"]}
+    # Until the taxonomy is loaded every language is offered; the script disables those
+    # the data lacks once /health lists them.
+    available = health["languages"] or list(LANGUAGES)
+    offered = {**LANGUAGES, **{code: code for code in available if code not in LANGUAGES}}
+    config["languages"] = offered
+    selected = next(code for code in (config["language"], "en", available[0]) if code in available)
     return templates.TemplateResponse(
         request,
         "index.html",
@@ -130,8 +135,9 @@ async def page(request: Request, service: ServiceDep, settings: SettingsDep) -> 
             "js_url": _static_url(root_path, "app.js"),
             "languages": [
                 {"code": code, "name": name, "available": code in available}
-                for code, name in LANGUAGES.items()
+                for code, name in offered.items()
             ],
+            "language_selected": selected,
             "examples": EXAMPLES,
             "upload_types": _UPLOAD_TYPES,
             "max_results": _MAX_RESULTS,

@@ -210,6 +210,9 @@
         var name = config.languages[option.value] || option.value;
         option.textContent = available ? name : name + " (not in this ESCO data)";
       });
+      if (health.languages.indexOf(els.language.value) < 0) {
+        els.language.value = health.languages.indexOf("en") >= 0 ? "en" : health.languages[0];
+      }
     }
   }
 
@@ -270,7 +273,9 @@
   }
 
   function updateCount() {
-    els.charCount.textContent = els.text.value.length.toLocaleString("en");
+    var length = els.text.value.length;
+    els.charCount.textContent = length.toLocaleString("en");
+    els.charCount.classList.toggle("is-over", length > LIMITS.max_text_chars);
   }
 
   function setSourceInfo(text) {
@@ -1197,7 +1202,8 @@
     state.thresholdsTouched = false;
     setThresholds(thresholds.skills, thresholds.occupations);
     els.maxResults.value = String(DEFAULT_MAX_RESULTS);
-    els.language.value = config.language;
+    var wanted = els.language.querySelector('option[value="' + config.language + '"]');
+    els.language.value = wanted && !wanted.disabled ? config.language : "en";
     schedule(0);
   });
 
