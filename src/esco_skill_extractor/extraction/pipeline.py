@@ -243,16 +243,16 @@ class SkillExtractor:
         return out
 
     @overload
-    def extract_iter(self, items: Iterable[str | Mapping[str, Any]], *, batch_size: int = 32,
+    def extract_iter(self, texts: Iterable[str | Mapping[str, Any]], *, batch_size: int = 32,
                      text_key: str = "text", with_input: Literal[False] = False,
                      **options: Any) -> Iterator[Extraction]: ...
 
     @overload
-    def extract_iter(self, items: Iterable[_Item], *, batch_size: int = 32,
+    def extract_iter(self, texts: Iterable[_Item], *, batch_size: int = 32,
                      text_key: str = "text", with_input: Literal[True],
                      **options: Any) -> Iterator[tuple[_Item, Extraction]]: ...
 
-    def extract_iter(self, items: Iterable[Any], *, batch_size: int = 32,
+    def extract_iter(self, texts: Iterable[Any], *, batch_size: int = 32,
                      text_key: str = "text", with_input: bool = False,
                      **options: Any) -> Iterator[Any]:
         """Like :meth:`extract`, lazily, for streams of any length.
@@ -262,7 +262,7 @@ class SkillExtractor:
         sentences hit the segment cache across batches.
 
         Args:
-            items: Texts, or records (mappings) whose ``text_key`` holds the text.
+            texts: Texts, or records (mappings) whose ``text_key`` holds the text.
             batch_size: Items extracted together.
             text_key: The text field of records.
             with_input: Yield ``(item, extraction)`` pairs instead of extractions, to keep
@@ -277,7 +277,7 @@ class SkillExtractor:
         if batch_size < 1:
             raise InputError("batch_size must be at least 1")
         batch: list[Any] = []
-        for item in items:
+        for item in texts:
             batch.append(item)
             if len(batch) >= batch_size:
                 yield from self._extract_items(batch, text_key, with_input, options)
