@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from ..__about__ import __version__
 from ..settings import Settings, get_settings
+from ..web import routes as web
 from .errors import install_error_handlers
 from .metrics import Metrics
 from .middleware import BodyLimitMiddleware, ObservabilityMiddleware
@@ -124,7 +125,5 @@ def create_app(
     )
     for module in (meta, extract, documents, taxonomy):
         app.include_router(module.router)
-    from ..web import routes as web  # the page at /ui (imports this package's routes)
-
     web.install(app)
     return app

@@ -80,7 +80,7 @@ def serve_command(app: AppContext, model: str | None, skills_threshold: float | 
                   occupation_threshold: float | None, device: str | None, host: str | None,
                   port: int | None, workers: int | None, threads: int | None,
                   log_level: str | None) -> None:
-    """Serve the HTTP API (FastAPI on uvicorn; OpenAPI docs at /docs).
+    """Serve the HTTP API and the web page (FastAPI on uvicorn; page at /ui, docs at /docs).
 
     The server answers at once and loads the model and embeddings in the background: on a
     first run with a model the embedding cache is built (minutes; progress in the log).
@@ -119,7 +119,8 @@ def serve_command(app: AppContext, model: str | None, skills_threshold: float | 
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     click.echo(
         f"ESCO Skill Extractor API on http://{settings.host}:{settings.port} "
-        f"(docs: /docs, health: /health); loading {settings.model or 'the default model'} "
+        f"(web page: /ui, docs: /docs, health: /health); loading "
+        f"{settings.model or 'the default model'} "
         "in the background.",
         err=True,
     )
