@@ -26,6 +26,8 @@
     badge: $("status-badge"),
     statusText: $("status-text"),
     statusDetail: $("status-detail"),
+    statusMessage: $("status-message"),
+    statusPhase: $("status-phase"),
     fallbackNote: $("fallback-note"),
     fallbackModel: $("fallback-model"),
     fallbackReason: $("fallback-reason"),
@@ -62,6 +64,8 @@
     copyUris: $("copy-uris"),
     toolbarMessage: $("toolbar-message"),
     skills: $("skills"),
+    skillsGroup: $("skills-group"),
+    occupationsGroup: $("occupations-group"),
     skillsCount: $("skills-count"),
     occupations: $("occupations"),
     occupationsCount: $("occupations-count"),
@@ -181,24 +185,20 @@
       el("strong", { text: health.model, attrs: { id: "status-model" } }),
       parts.join(""),
     );
-    if (status === "healthy") {
-      els.statusDetail.hidden = true;
-      els.statusDetail.textContent = "";
+    els.statusDetail.hidden = status === "healthy";
+    if (status === "failed") {
+      els.statusMessage.textContent =
+        "The extractor could not be loaded. Fix the configuration and restart the server.";
+    } else if (health.building_embeddings) {
+      els.statusMessage.textContent =
+        "Building the embeddings of the ESCO concepts for this model. This happens once " +
+        "per model and taxonomy and can take minutes; the page updates by itself when it " +
+        "is done.";
     } else {
-      els.statusDetail.hidden = false;
-      if (status === "failed") {
-        els.statusDetail.textContent = "The extractor could not be loaded: " + health.detail;
-      } else if (health.building_embeddings) {
-        els.statusDetail.textContent =
-          "Building the embeddings of the ESCO concepts for this model. This happens once " +
-          "per model and taxonomy and can take minutes; the page updates by itself when it " +
-          "is done. (" + health.detail + ")";
-      } else {
-        els.statusDetail.textContent =
-          "The server is starting: " + health.detail +
-          ". The page updates by itself when it is ready.";
-      }
+      els.statusMessage.textContent =
+        "The server is starting; the page updates by itself when it is ready.";
     }
+    els.statusPhase.textContent = status === "healthy" ? "" : health.detail;
     els.fallbackNote.hidden = !health.fallback_used;
     els.fallbackModel.textContent = health.model;
     els.fallbackReason.textContent = health.fallback_reason || "";
@@ -235,7 +235,7 @@
       })
       .catch(function () {
         els.statusDetail.hidden = false;
-        els.statusDetail.textContent = "Cannot reach the server; trying again\u2026";
+        els.statusPhase.textContent = "Cannot reach the server; trying again\u2026";
         state.pollTimer = setTimeout(pollHealth, POLL_DELAY * 2);
       });
   }
@@ -466,6 +466,8 @@
     els.occupations.replaceChildren();
     els.skillsCount.textContent = "";
     els.occupationsCount.textContent = "";
+    els.skillsGroup.hidden = true;
+    els.occupationsGroup.hidden = true;
   }
 
   function keyOf(kind, item) {
@@ -497,6 +499,8 @@
       score(thresholds.occupations) + ", labels in " +
       (config.languages[meta.language] || meta.language) + ").";
     els.toolbar.hidden = false;
+    els.skillsGroup.hidden = false;
+    els.occupationsGroup.hidden = false;
     updateCollectionOptions();
     renderEvidence();
     renderCards();
