@@ -29,6 +29,7 @@ from fixtures_api import (
     SOFTWARE_DEVELOPER,
     SQL,
     fake_extractor,
+    make_docx,
     make_pdf,
     mini_taxonomy,
 )
@@ -55,6 +56,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
@@ -600,6 +602,26 @@ def test_browser_upload_pdf(page: Any, live_server: LiveServer) -> None:
         {"name": "photo.png", "mimeType": "image/png", "buffer": b"\x89PNG"}
     )
     expect(page.locator("#error")).to_contain_text("choose a PDF")
+    # a Word document, chosen with the file picker
+    docx = make_docx(["Kitchen help", "You store raw food materials and order supplies."])
+    page.locator("#file").set_input_files(
+        {"name": "ad.docx", "mimeType": DOCX_TYPE, "buffer": docx}
+    )
+    expect(page.locator("#source-info")).to_contain_text("Text read from ad.docx")
+    expect(page.locator("#error")).to_be_hidden()
+    expect(page.locator("#skills .card", has_text="store raw food materials")).to_be_visible()
+    # a plain-text file dropped on the page
+    page.evaluate(
+        """() => {
+            const data = new DataTransfer();
+            data.items.add(new File(["Nurse: delegate emergency care."], "note.txt",
+                                    {type: "text/plain"}));
+            document.getElementById("dropzone").dispatchEvent(
+                new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
+        }"""
+    )
+    expect(page.locator("#source-info")).to_contain_text("Text read from note.txt")
+    expect(page.locator("#skills .card", has_text="delegate emergency care")).to_be_visible()
 
 
 @browser_test
