@@ -13,6 +13,7 @@ labels (ESCO 1.1.0 wording) map to v1.2.0 URIs through ``esco_1.1.0_label_to_uri
 
 Usage:
     python benchmarks/quality.py --data ../shared/benchmark [--model NAME] [--baseline] [--json]
+                                 [--backend torch|onnx|onnx-int8]
 """
 
 from __future__ import annotations
@@ -152,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="folder with *_annotations.csv")
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
+    parser.add_argument("--backend", default="torch", choices=["torch", "onnx", "onnx-int8"],
+                        help="inference backend (onnx ones need the onnx extra)")
     parser.add_argument("--baseline", action="store_true", help="also run the PyPI package's method")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--skills-threshold", type=float, default=None,
@@ -167,7 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no *_annotations.csv in {args.data}", file=sys.stderr)
         return 2
     label_map = load_label_map(args.data)
-    extractor = SkillExtractor(model=args.model, skills_threshold=args.skills_threshold)
+    extractor = SkillExtractor(model=args.model, skills_threshold=args.skills_threshold,
+                               backend=args.backend)
     baseline = Baseline(extractor.embedder, extractor.taxonomy) if args.baseline else None
 
     report: dict[str, dict[str, dict[str, float]]] = {}
@@ -190,10 +194,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report[name][f"t={threshold:.2f}"] = set_metrics(at(texts), samples)
 
     if args.json:
-        print(json.dumps({"model": args.model, "threshold": extractor.skills_threshold,
+        print(json.dumps({"model": args.model, "backend": args.backend,
+                          "threshold": extractor.skills_threshold,
                           "results": report}, indent=2))
         return 0
-    print(f"model: {args.model}   skills threshold: {extractor.skills_threshold}")
+    backend = "" if args.backend == "torch" else f"   backend: {args.backend}"
+    print(f"model: {args.model}   skills threshold: {extractor.skills_threshold}{backend}")
     header = f"{'file':<18}{'method':<10}{'RP@5':>7}{'RP@10':>7}{'MRR':>7}{'P':>7}{'R':>7}{'F1':>7}"
     print(header)
     print("-" * len(header))
