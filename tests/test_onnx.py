@@ -170,3 +170,15 @@ def test_onnx_runs_on_the_cpu_only() -> None:
         load_embedder("all-MiniLM-L6-v2", backend="onnx", device="cuda")
     with pytest.raises(UnknownBackend, match="choose one of torch, onnx, onnx-int8"):
         load_embedder("all-MiniLM-L6-v2", backend="tensorrt")  # type: ignore[arg-type]
+
+
+def test_cls_pooling_model_without_token_types(tiny_bge_m3: Path, tmp_path: Path) -> None:
+    """A tiny XLM-R model in bge-m3's layout: CLS pooling, no token_type_ids."""
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (the onnx extra)")
+    texts = ["Python developer", "Koch gesucht 😀", "teamwork and communication skills"]
+    reference = load_embedder(str(tiny_bge_m3), device="cpu").embedder.embed(texts)
+    embedder = load_embedder(str(tiny_bge_m3), backend="onnx", cache_dir=tmp_path).embedder
+    assert embedder.pooling == "cls" and not supports_span_pooling(embedder)  # type: ignore[attr-defined]
+    assert cosines(embedder.embed(texts), reference).min() > 0.9999
+    pooled = embed_with_spans(embedder, texts, [[(0, 6)], [], [(0, 8)]])  # spans on their own
+    assert cosines(pooled[0], embedder.embed([texts[0], "Python"])).min() > 0.9999
