@@ -76,20 +76,24 @@ class LabelHit:
     start: int
     end: int
     length: int  # number of terms in the label
+    label: str  # the concept's label that occurs
 
 
 class VerbatimMatcher:
     """Finds preferred and alternative labels that occur verbatim (term for term) in a text."""
 
-    def __init__(self, labels: Iterable[tuple[int, str]]) -> None:
-        self._index: dict[tuple[str, ...], list[int]] = {}
+    def __init__(self, labels: Iterable[tuple[int, str]], *, bare_variants: bool = True) -> None:
+        """Args:
+            labels: ``(concept index, label)`` pairs.
+            bare_variants: Also match a label without its parenthetical qualifier
+                ("Java (computer programming)" found as "Java").
+        """
+        self._index: dict[tuple[str, ...], dict[int, str]] = {}
         for owner, label in labels:
-            for variant in label_variants(label):
+            for variant in label_variants(label) if bare_variants else [label]:
                 key = tuple(terms(variant))
                 if key and len(key) <= _MAX_NGRAM:
-                    owners = self._index.setdefault(key, [])
-                    if owner not in owners:
-                        owners.append(owner)
+                    self._index.setdefault(key, {}).setdefault(owner, label)
 
     def find(self, text: str) -> list[LabelHit]:
         """Every label occurrence in ``text``, with the character span it covers."""
@@ -101,7 +105,8 @@ class VerbatimMatcher:
                 owners = self._index.get(tuple(keys[i : i + n]))
                 if owners:
                     start, end = words[i][1], words[i + n - 1][2]
-                    hits.extend(LabelHit(owner, start, end, n) for owner in owners)
+                    hits.extend(LabelHit(owner, start, end, n, label)
+                                for owner, label in owners.items())
         return hits
 
 

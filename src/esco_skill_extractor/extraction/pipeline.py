@@ -164,6 +164,7 @@ class SkillExtractor:
             self._tables["occupations"],
             self.cache.vectors["occupations"],
             _labels(self._occupation_list),
+            bare_variants=False,
         )
         self._occupation_index = {o.uri: i for i, o in enumerate(self._occupation_list)}
         self._sentences: LRUCache[str, _Scored] | None = (
@@ -420,14 +421,15 @@ class SkillExtractor:
         results: dict[str, list[list[Hit]]] = {}
         for name, index in (("skills", self._skills), ("occupations", self._occupations)):
             dense, views = index.dense(stacked, config)
+            windows = name == "skills" or config.occupation_windows
             results[name] = [
                 index.score_sentence(
                     sentence,
                     dense[bounds[i] : bounds[i + 1]],
                     views[bounds[i] : bounds[i + 1]],
                     row_spans[i],
-                    vectors[i][len(row_spans[i]) :],
-                    window_spans[i],
+                    vectors[i][len(row_spans[i]) :] if windows else vectors[i][:0],
+                    window_spans[i] if windows else [],
                     config,
                     keep,
                 )
