@@ -170,7 +170,9 @@ def test_health_when_loading_failed(caplog: pytest.LogCaptureFixture) -> None:
 
 # -- extraction ---------------------------------------------------------------------------------
 def test_extract_rich(client: TestClient) -> None:
-    response = client.post("/extract-rich", json={"text": JOB_AD, "max_results": 25})
+    # The fake embedder's scores are not calibrated: a lone "SQL" scores about 0.58.
+    response = client.post("/extract-rich", json={"text": JOB_AD, "max_results": 25,
+                                                  "skills_threshold": 0.5})
     assert response.status_code == 200
     body = response.json()
     uris = [s["uri"] for s in body["skills"]]
@@ -193,7 +195,7 @@ def test_extract_rich(client: TestClient) -> None:
     meta = body["metadata"]
     assert meta["processedText"] == JOB_AD
     assert meta["totalSkillsFound"] == len(body["skills"])
-    assert meta["thresholds"] == {"skills": 0.6, "occupations": 0.55}
+    assert meta["thresholds"] == {"skills": 0.5, "occupations": 0.55}
     assert re.match(r"^\d+\.\d\ds$", meta["processingTime"])
     similarities = [s["similarity"] for s in body["skills"]]
     assert similarities == sorted(similarities, reverse=True)
@@ -442,7 +444,9 @@ def test_pdf_upload_rich(client: TestClient) -> None:
 
 def test_docx_and_text_uploads(client: TestClient) -> None:
     docx = make_docx(["We are hiring a software developer."], [["Python", "SQL"]])
-    body = upload(client, docx, "cv.docx", "application/octet-stream").json()
+    # The fake embedder's scores are not calibrated: a lone "SQL" scores about 0.58.
+    body = upload(client, docx, "cv.docx", "application/octet-stream",
+                  skills_threshold=0.5).json()
     assert body["metadata"]["file_type"] == "docx" and body["metadata"]["pages"] is None
     assert "SQL" in body["skills"]
     text = upload(client, b"Python and SQL\nCook wanted", "cv.txt", "text/plain").json()

@@ -105,6 +105,8 @@ class VerbatimMatcher:
                 owners = self._index.get(tuple(keys[i : i + n]))
                 if owners:
                     start, end = words[i][1], words[i + n - 1][2]
+                    if text.startswith(")", end) and "(" in text[start:end]:
+                        end += 1  # "Java (computer programming)": keep the closing bracket
                     hits.extend(LabelHit(owner, start, end, n, label)
                                 for owner, label in owners.items())
         return hits

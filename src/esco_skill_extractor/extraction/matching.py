@@ -51,9 +51,9 @@ class MatchConfig:
         verbatim_as_window: A label found verbatim counts as a word window encoded on its
             own (its vector is the label's own view), whatever its context, with this
             weight (0 disables; 0.9 and 0.8 measured worse than 1).
-        occupation_windows: Score occupations on word windows too. Off: a lone word
-            such as "engineer" would name every kind of engineer; occupation titles in
-            the text are still found whole (clauses, verbatim labels).
+        occupation_window_words: Shortest word window scored for occupations: a lone
+            word such as "engineer" would name every kind of engineer (one-word titles
+            such as "cook" are still found verbatim).
     """
 
     label_weight: float = 1.0
@@ -65,7 +65,7 @@ class MatchConfig:
     shortlist: int = 200
     one_concept_per_span: bool = True
     verbatim_as_window: float = 1.0
-    occupation_windows: bool = False
+    occupation_window_words: int = 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -419,22 +419,31 @@ class SkillExtractor:
         stacked = np.concatenate(row_vectors)
         bounds = np.cumsum([0] + [len(r) for r in row_vectors])
         results: dict[str, list[list[Hit]]] = {}
+        # Occupations skip the shortest windows (see MatchConfig.occupation_window_words).
+        long_windows = [
+            [j for j, (a, b) in enumerate(spans)
+             if len(terms_with_offsets(sentence[a:b])) >= config.occupation_window_words]
+            for sentence, spans in zip(sentences, window_spans, strict=True)
+        ]
         for name, index in (("skills", self._skills), ("occupations", self._occupations)):
             dense, views = index.dense(stacked, config)
-            windows = name == "skills" or config.occupation_windows
-            results[name] = [
-                index.score_sentence(
+            results[name] = []
+            for i, sentence in enumerate(sentences):
+                windows = vectors[i][len(row_spans[i]) :]
+                spans = window_spans[i]
+                if name == "occupations":
+                    windows = windows[long_windows[i]]
+                    spans = [spans[j] for j in long_windows[i]]
+                results[name].append(index.score_sentence(
                     sentence,
                     dense[bounds[i] : bounds[i + 1]],
                     views[bounds[i] : bounds[i + 1]],
                     row_spans[i],
-                    vectors[i][len(row_spans[i]) :] if windows else vectors[i][:0],
-                    window_spans[i] if windows else [],
+                    windows,
+                    spans,
                     config,
                     keep,
-                )
-                for i, sentence in enumerate(sentences)
-            ]
+                ))
         return [
             _Scored(tuple(s), tuple(o))
             for s, o in zip(results["skills"], results["occupations"], strict=True)
