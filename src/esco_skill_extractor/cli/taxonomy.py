@@ -27,7 +27,7 @@ def _find(taxonomy: Taxonomy, ref: str) -> Skill | Occupation:
         return concept
     wanted = normalize(ref)
     for kind in ("skill", "occupation"):
-        for hit in LabelIndex(taxonomy, kind).search(ref, limit=1):  # type: ignore[arg-type]
+        for hit in LabelIndex(taxonomy, kind).search(ref, limit=1):
             if normalize(hit.label) == wanted:
                 return taxonomy.concept(hit.uri)  # type: ignore[return-value]
     raise ConceptNotFound(

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
+from scipy import sparse  # type: ignore[import-untyped]
 
 __all__ = ["BM25", "STOPWORDS", "LabelHit", "VerbatimMatcher", "terms", "terms_with_offsets"]
 

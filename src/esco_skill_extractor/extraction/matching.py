@@ -207,9 +207,9 @@ class ConceptIndex:
         lexical = np.zeros(self.size, dtype=np.float32)
         if config.bm25_weight:
             bm25 = self.bm25.scores(terms(sentence))
-            top = float(bm25.max())
-            if top > 0:
-                lexical += config.bm25_weight * (bm25 / top)
+            bm25_max = float(bm25.max())
+            if bm25_max > 0:
+                lexical += config.bm25_weight * (bm25 / bm25_max)
         verbatim: dict[int, tuple[int, int]] = {}
         exact: dict[int, tuple[float, int]] = {}  # concept -> (dense of the label, its view)
         weight = config.label_weight + config.blob_weight
@@ -252,8 +252,8 @@ class ConceptIndex:
                 best_span[concept] = window_spans[int(w_row[column])]
                 best_view[concept] = window_views[w_row[column], column]
         np.clip(score, 0.0, 1.0, out=score)
-        keep = min(keep, self.size)
-        top = np.argpartition(-score, keep - 1)[:keep]
+        count = min(keep, self.size)
+        top = np.argpartition(-score, count - 1)[:count]
         top = top[np.argsort(-score[top], kind="stable")]
         hits = []
         for concept in top.tolist():

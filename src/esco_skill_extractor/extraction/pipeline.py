@@ -50,6 +50,10 @@ class SearchHit:
     via: Literal["label", "semantic", "label+semantic"]
 
 
+_Span = tuple[int, int]
+_Found = dict[int, tuple[float, list[tuple[float, _Span]], int]]  # concept -> (best, spans, view)
+
+
 @dataclass(frozen=True, slots=True)
 class _Scored:
     """Per-sentence hits for skills and occupations (spans relative to the sentence)."""
@@ -450,20 +454,20 @@ class SkillExtractor:
         ]
 
     def _evidence(self, sentences: Sequence[tuple[int, int, _Scored]], kind: Kind,
-                  threshold: float) -> dict[int, tuple[float, list[tuple[float, Evidence]], int]]:
+                  threshold: float) -> _Found:
         """Per concept: best score, supporting spans (document offsets) and best view."""
-        found: dict[int, tuple[float, list[tuple[float, Evidence]], int]] = {}
-        for start, end, scored in sentences:
+        found: _Found = {}
+        for start, _, scored in sentences:
             for hit in scored.skills if kind == "skill" else scored.occupations:
                 if hit.score < threshold:
                     break  # hits are sorted best first
                 span = (start + hit.start, start + hit.end)
                 best, spans, view = found.get(hit.concept, (-1.0, [], hit.view))
-                spans.append((hit.score, span))  # type: ignore[arg-type]
+                spans.append((hit.score, span))
                 if hit.score > best:
                     best, view = hit.score, hit.view
                 found[hit.concept] = (best, spans, view)
-        return found  # type: ignore[return-value]
+        return found
 
     def _skill_matches(self, text: str, sentences: Sequence[tuple[int, int, _Scored]],
                        threshold: float, language: str) -> list[SkillMatch]:
@@ -546,9 +550,7 @@ class SkillExtractor:
         return matches
 
 
-def _claim_spans(
-    found: dict[int, tuple[float, list[tuple[float, tuple[int, int]]], int]],
-) -> dict[int, tuple[float, list[tuple[float, tuple[int, int]]], int]]:
+def _claim_spans(found: _Found) -> _Found:
     """Each piece of text supports one concept: the best-scoring one.
 
     Hits are taken best first; a hit whose span overlaps a span already claimed is
@@ -560,8 +562,8 @@ def _claim_spans(
         ((score, span, concept) for concept, (_, spans, _) in found.items() for score, span in spans),
         key=lambda item: (-item[0], item[1], item[2]),
     )
-    claimed: list[tuple[int, int]] = []
-    kept: dict[int, list[tuple[float, tuple[int, int]]]] = {}
+    claimed: list[_Span] = []
+    kept: dict[int, list[tuple[float, _Span]]] = {}
     for score, span, concept in hits:
         if any(span[0] < end and start < span[1] for start, end in claimed):
             continue
@@ -573,7 +575,7 @@ def _claim_spans(
     }
 
 
-def _spans(text: str, spans: list[tuple[float, tuple[int, int]]]) -> tuple[Evidence, ...]:
+def _spans(text: str, spans: list[tuple[float, _Span]]) -> tuple[Evidence, ...]:
     """Evidence spans, best supported first, each once."""
     ordered = sorted(spans, key=lambda item: (-item[0], item[1]))
     return tuple(Evidence(s, e, text[s:e]) for s, e in dict.fromkeys(span for _, span in ordered))
@@ -586,7 +588,7 @@ def _matched_label(table: ViewTable, view: int, concept: Skill | Occupation) -> 
     return concept.preferred_label
 
 
-def _skills_support(relations: dict[str, str] | object, essential: list[str],
+def _skills_support(relations: Mapping[str, str], essential: list[str],
                     optional: list[str], scores: dict[str, float]) -> float:
     """How strongly the skills found point at an occupation, in [0, 1].
 
@@ -594,8 +596,7 @@ def _skills_support(relations: dict[str, str] | object, essential: list[str],
     six essential skills (optional ones count half) is full support; a small share of the
     whole profile adds a little, so that ties break towards better-covered occupations.
     """
-    values = dict(relations)  # type: ignore[call-overload]
-    total = sum(1.0 if r == "essential" else 0.5 for r in values.values())
+    total = sum(1.0 if r == "essential" else 0.5 for r in relations.values())
     found = len(essential) + 0.5 * len(optional)
     if not found or not total:
         return 0.0
