@@ -294,8 +294,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = f"ours {backend}, segment cache {'on' if cache else 'off'}"
             configs.append((name, python_ours, _OURS,
                             {"backend": backend, "segment_cache": cache}))
+    # The package has our import name: a PYTHONPATH that points at our source must not
+    # reach it.
+    env_pypi = {k: v for k, v in env.items() if k != "PYTHONPATH"}
     if python_pypi:
-        configs.append((f"esco-skill-extractor {PYPI_VERSION}", python_pypi, _PYPI, {}))
+        configs.append((f"esco-skill-extractor {PYPI_VERSION}", python_pypi, _PYPI,
+                        {"env": env_pypi}))
 
     try:
         if args.build:
@@ -308,13 +312,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
             if python_pypi:
                 report["build"][f"esco-skill-extractor {PYPI_VERSION}"] = run_measured(
-                    python_pypi, _PYPI, {**base_job, "mode": "build"}, env)
+                    python_pypi, _PYPI, {**base_job, "mode": "build"}, env_pypi)
         for name, python, code, extra in configs:
+            child_env = extra.pop("env", env)
             # The first start builds a missing cache (onnx-int8 on a first run); then time.
-            warm = run_measured(python, code, {**base_job, **extra, "mode": "cold"}, env)
-            colds = [run_measured(python, code, {**base_job, **extra, "mode": "cold"}, env)
-                     for _ in range(args.repeats)]
-            work = run_measured(python, code, {**base_job, **extra, "mode": "work"}, env)
+            warm = run_measured(python, code, {**base_job, **extra, "mode": "cold"}, child_env)
+            colds = [run_measured(python, code, {**base_job, **extra, "mode": "cold"},
+                                  child_env) for _ in range(args.repeats)]
+            work = run_measured(python, code, {**base_job, **extra, "mode": "work"}, child_env)
             work["f1_dev"] = f1_on_dev(args.data, work.pop("predicted"), samples)
             report["runs"][name] = {
                 "first_start_s": warm["ready_s"],
