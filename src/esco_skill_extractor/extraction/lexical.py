@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,16 +82,18 @@ class LabelHit:
 class VerbatimMatcher:
     """Finds preferred and alternative labels that occur verbatim (term for term) in a text."""
 
-    def __init__(self, labels: Iterable[tuple[int, str]], *, bare_variants: bool = True) -> None:
+    def __init__(self, labels: Iterable[tuple[int, str]], *, bare_variants: bool = True,
+                 tokenize: Callable[[str], Sequence[str]] = terms) -> None:
         """Args:
             labels: ``(concept index, label)`` pairs.
             bare_variants: Also match a label without its parenthetical qualifier
                 ("Java (computer programming)" found as "Java").
+            tokenize: :func:`terms`, or a memo of it shared with other indexes.
         """
         self._index: dict[tuple[str, ...], dict[int, str]] = {}
         for owner, label in labels:
             for variant in label_variants(label) if bare_variants else [label]:
-                key = tuple(terms(variant))
+                key = tuple(tokenize(variant))
                 if key and len(key) <= _MAX_NGRAM:
                     self._index.setdefault(key, {}).setdefault(owner, label)
 

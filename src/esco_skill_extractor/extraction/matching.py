@@ -113,7 +113,16 @@ class ConceptIndex:
             last = max(first + 1, int(np.searchsorted(self._ends, limit, side="right")))
             self._blocks.append((first, min(last, self.size)))
             first = min(last, self.size)
-        self.verbatim = VerbatimMatcher(labels, bare_variants=bare_variants)
+        # Labels are tokenised once for both lexical indexes (a third of the start-up time).
+        tokenized: dict[str, list[str]] = {}
+
+        def tokenize(text: str) -> list[str]:
+            found = tokenized.get(text)
+            if found is None:
+                found = tokenized[text] = terms(text)
+            return found
+
+        self.verbatim = VerbatimMatcher(labels, bare_variants=bare_variants, tokenize=tokenize)
         # A label found verbatim is a window whose isolated vector is the label's own view:
         # its dense score needs only the cosine of that view to its concept's blob.
         self._label_view = {
@@ -125,7 +134,7 @@ class ConceptIndex:
         self._view_blob_sim = _blob_cosines(vectors, owners, self._blob)
         documents: list[list[str]] = [[] for _ in range(self.size)]
         for owner, label in labels:
-            documents[owner].extend(terms(label))
+            documents[owner].extend(tokenize(label))
         self.bm25 = BM25(documents)
 
     # -- dense --------------------------------------------------------------------------------
@@ -133,13 +142,13 @@ class ConceptIndex:
         self, sims: np.ndarray, is_blob: np.ndarray, starts: np.ndarray, config: MatchConfig
     ) -> tuple[np.ndarray, np.ndarray]:
         labels = np.where(is_blob, np.float32(-np.inf), sims)
-        best_label = np.maximum.reduceat(labels, starts, axis=1)
+        label_max = np.maximum.reduceat(labels, starts, axis=1)
         blob = sims[:, np.flatnonzero(is_blob)]
         # A concept without a label view (an empty label) is scored by its blob alone.
-        best_label = np.where(np.isneginf(best_label), blob, best_label)
+        best_label = np.where(np.isneginf(label_max), blob, label_max)
         weight = config.label_weight + config.blob_weight
         score = (config.label_weight * best_label + config.blob_weight * blob) / weight
-        return score.astype(np.float32, copy=False), _argmax_blocks(labels, starts)
+        return score.astype(np.float32, copy=False), _argmax_blocks(labels, starts, label_max)
 
     def dense(self, queries: np.ndarray, config: MatchConfig) -> tuple[np.ndarray, np.ndarray]:
         """Dense score of every concept for each query ``(n_queries, n_concepts)``, and the
@@ -165,9 +174,10 @@ class ConceptIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Like :meth:`dense` for the given concepts only (columns in their order)."""
         lengths = self._ends[concepts] - self._starts[concepts]
-        views = np.concatenate([np.arange(s, e) for s, e in
-                                zip(self._starts[concepts], self._ends[concepts], strict=True)])
         starts = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)
+        # The views of each concept, concatenated: arange shifted block by block.
+        views = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(
+            self._starts[concepts] - starts, lengths)
         block = np.asarray(self.vectors[views], dtype=np.float32)
         sims = np.ascontiguousarray(queries, dtype=np.float32) @ block.T
         score, local = self._reduce(sims, self._is_blob[views], starts, config)
@@ -272,11 +282,16 @@ def _blob_cosines(vectors: np.ndarray, owners: np.ndarray, blob: np.ndarray) -> 
     return out
 
 
-def _argmax_blocks(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """For each row and each block ``[starts[i], starts[i+1])``, the column of its maximum."""
+def _argmax_blocks(values: np.ndarray, starts: np.ndarray,
+                   block_max: np.ndarray | None = None) -> np.ndarray:
+    """For each row and each block ``[starts[i], starts[i+1])``, the column of its maximum.
+
+    ``block_max``: the blocks' maxima, when the caller has them already.
+    """
     n_cols = values.shape[1]
     ends = np.r_[starts[1:], n_cols]
-    block_max = np.maximum.reduceat(values, starts, axis=1)
+    if block_max is None:
+        block_max = np.maximum.reduceat(values, starts, axis=1)
     expanded = np.repeat(block_max, ends - starts, axis=1)
     columns = np.where(values >= expanded, np.arange(n_cols, dtype=np.int32), np.int32(n_cols))
     return np.minimum.reduceat(columns, starts, axis=1)
