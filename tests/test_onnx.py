@@ -73,7 +73,8 @@ def test_int8_vectors_repeat_within_a_tolerance(onnx_embedders) -> None:  # type
     alone = embedder.embed(SENTENCES[1:2])
     in_batch = embedder.embed(SENTENCES)[1:2]
     assert cosines(alone, in_batch).min() > 0.99
-    np.testing.assert_allclose(embedder.embed(SENTENCES), embedder.embed(SENTENCES), atol=1e-6)
+    # The same batch again: close (threads may reduce in another order), not necessarily equal.
+    np.testing.assert_allclose(embedder.embed(SENTENCES), embedder.embed(SENTENCES), atol=1e-3)
 
 
 @pytest.mark.slow
