@@ -66,18 +66,19 @@ def _labels(concepts: Iterable[Skill | Occupation]) -> list[tuple[int, str]]:
     return [(i, label) for i, c in enumerate(concepts) for label in c.all_labels if label]
 
 
-def _windows(sentence: str, longest: int, skip: set[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Spans of 1..``longest`` consecutive words that neither start nor end with a stopword."""
+def _windows(sentence: str, longest: int, skip: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """Spans of 1..``longest`` consecutive words that neither start nor end with a stopword,
+    each with its number of words."""
     words = terms_with_offsets(sentence)
-    spans: dict[tuple[int, int], None] = {}
+    spans: dict[tuple[int, int], int] = {}
     for n in range(1, longest + 1):
         for i in range(len(words) - n + 1):
             if words[i][0] in STOPWORDS or words[i + n - 1][0] in STOPWORDS:
                 continue
             span = (words[i][1], words[i + n - 1][2])
             if span not in skip:
-                spans[span] = None
-    return list(spans)
+                spans[span] = n
+    return spans
 
 
 class SkillExtractor:
@@ -407,13 +408,16 @@ class SkillExtractor:
         config = self.config
         row_spans: list[list[tuple[int, int]]] = []
         window_spans: list[list[tuple[int, int]]] = []
+        window_words: list[list[int]] = []
         for sentence in sentences:
             rows = [(0, len(sentence))]
             clauses = split_clauses(sentence, 0, len(sentence))
             if len(clauses) > 1:
                 rows += clauses
             row_spans.append(rows)
-            window_spans.append(_windows(sentence, config.window_words, set(rows)))
+            found = _windows(sentence, config.window_words, set(rows))
+            window_spans.append(list(found))
+            window_words.append(list(found.values()))
         vectors = embed_with_spans(
             self.embedder,
             sentences,
@@ -425,9 +429,8 @@ class SkillExtractor:
         results: dict[str, list[list[Hit]]] = {}
         # Occupations skip the shortest windows (see MatchConfig.occupation_window_words).
         long_windows = [
-            [j for j, (a, b) in enumerate(spans)
-             if len(terms_with_offsets(sentence[a:b])) >= config.occupation_window_words]
-            for sentence, spans in zip(sentences, window_spans, strict=True)
+            [j for j, n in enumerate(counts) if n >= config.occupation_window_words]
+            for counts in window_words
         ]
         for name, index in (("skills", self._skills), ("occupations", self._occupations)):
             dense, views = index.dense(stacked, config)
