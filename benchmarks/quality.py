@@ -161,17 +161,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="override the model's default skills threshold")
     parser.add_argument("--sweep", action="store_true",
                         help="also print extraction P/R/F1 over a range of thresholds")
+    parser.add_argument("--candidates", type=int, default=None,
+                        help="concepts per sentence scored in full (0: all; default: the default)")
     args = parser.parse_args(argv)
 
-    from esco_skill_extractor import SkillExtractor
+    from esco_skill_extractor import MatchConfig, SkillExtractor
 
     files = sorted(args.data.glob("*_annotations.csv"))
     if not files:
         print(f"no *_annotations.csv in {args.data}", file=sys.stderr)
         return 2
     label_map = load_label_map(args.data)
+    config = MatchConfig() if args.candidates is None else MatchConfig(candidates=args.candidates)
     extractor = SkillExtractor(model=args.model, skills_threshold=args.skills_threshold,
-                               backend=args.backend)
+                               backend=args.backend, config=config)
     baseline = Baseline(extractor.embedder, extractor.taxonomy) if args.baseline else None
 
     report: dict[str, dict[str, dict[str, float]]] = {}

@@ -53,8 +53,7 @@ def test_score_sentence_keeps_best_first_with_spans() -> None:
     index = make_index(rng, [2, 2, 2])
     config = MatchConfig(bm25_weight=0.0, verbatim_boost=0.0, shortlist=0)
     rows = rng.normal(size=(2, 8)).astype(np.float32)
-    dense, views = index.dense(rows, config)
-    hits = index.score_sentence("label 1 0 and more", dense, views, [(0, 18), (0, 9)],
+    hits = index.score_sentence("label 1 0 and more", index.coarse(rows), rows, [(0, 18), (0, 9)],
                                 np.zeros((0, 8), np.float32), [], config, keep=3)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert all((h.start, h.end) in [(0, 18), (0, 9)] for h in hits)

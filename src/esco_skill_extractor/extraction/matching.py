@@ -21,7 +21,7 @@ skill-linking benchmark (README, "Quality").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,9 +29,10 @@ import numpy as np
 from .lexical import BM25, VerbatimMatcher, terms
 from .views import VIEW_BLOB, ViewTable
 
-__all__ = ["ConceptIndex", "Hit", "MatchConfig"]
+__all__ = ["ConceptIndex", "Hit", "Hits", "MatchConfig"]
 
 _CHUNK_ROWS = 16_384  # views converted to float32 per step: bounds memory for float16 caches
+_LEXICAL_CANDIDATES = 20  # concepts scored in full for their BM25 score alone
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class MatchConfig:
         verbatim_boost: Added when a label occurs verbatim in the sentence.
         window_words: Longest word window scored (0: clauses only).
         shortlist: Concepts per sentence that word windows re-score.
+        candidates: Concepts per sentence scored in full: the best by their blob view (one
+            vector per concept) and the lexical signals; 0 scores every concept in full.
         one_concept_per_span: When extracting, each span of text supports only its
             best concept (rankings are unaffected).
         verbatim_as_window: A label found verbatim counts as a word window encoded on its
@@ -63,6 +66,7 @@ class MatchConfig:
     verbatim_boost: float = 0.0
     window_words: int = 4
     shortlist: int = 200
+    candidates: int = 200
     one_concept_per_span: bool = True
     verbatim_as_window: float = 1.0
     occupation_window_words: int = 2
@@ -77,6 +81,29 @@ class Hit:
     start: int
     end: int
     view: int  # the view (index into the table's texts) that matched best
+
+
+class Hits:
+    """The concepts scored in one sentence, best first, as compact arrays; iterating yields
+    :class:`Hit` objects lazily (callers usually stop at a threshold after a few)."""
+
+    __slots__ = ("concepts", "ends", "scores", "starts", "views")
+
+    def __init__(self, concepts: np.ndarray, scores: np.ndarray, starts: np.ndarray,
+                 ends: np.ndarray, views: np.ndarray) -> None:
+        self.concepts = concepts.astype(np.int32)
+        self.scores = scores.astype(np.float32)
+        self.starts = starts.astype(np.int32)
+        self.ends = ends.astype(np.int32)
+        self.views = views.astype(np.int32)
+
+    def __len__(self) -> int:
+        return len(self.concepts)
+
+    def __iter__(self) -> Iterator[Hit]:
+        for i in range(len(self.concepts)):
+            yield Hit(int(self.concepts[i]), float(self.scores[i]), int(self.starts[i]),
+                      int(self.ends[i]), int(self.views[i]))
 
 
 class ConceptIndex:
@@ -106,13 +133,13 @@ class ConceptIndex:
         self._blob = np.flatnonzero(self._is_blob)
         if len(self._starts) != self.size or len(self._blob) != self.size:
             raise ValueError("each concept needs contiguous views and exactly one blob view")
-        self._blocks: list[tuple[int, int]] = []  # concept ranges of about _CHUNK_ROWS views
-        first = 0
-        while first < self.size:
-            limit = self._starts[first] + _CHUNK_ROWS
-            last = max(first + 1, int(np.searchsorted(self._ends, limit, side="right")))
-            self._blocks.append((first, min(last, self.size)))
-            first = min(last, self.size)
+        # The first pass scores every concept by its blob view alone, kept in float32.
+        self._blob_vectors = np.asarray(vectors[self._blob], dtype=np.float32)
+        self._hot: np.ndarray = vectors
+        self._converted: np.ndarray | None = None
+        if vectors.dtype != np.float32:
+            self._hot = np.zeros(vectors.shape, dtype=np.float32)
+            self._converted = np.zeros(self.size, dtype=bool)
         # Labels are tokenised once for both lexical indexes (a third of the start-up time).
         tokenized: dict[str, list[str]] = {}
 
@@ -131,7 +158,6 @@ class ConceptIndex:
                                                            strict=True))
             if kind != VIEW_BLOB
         }
-        self._view_blob_sim = _blob_cosines(vectors, owners, self._blob)
         documents: list[list[str]] = [[] for _ in range(self.size)]
         for owner, label in labels:
             documents[owner].extend(tokenize(label))
@@ -150,70 +176,105 @@ class ConceptIndex:
         score = (config.label_weight * best_label + config.blob_weight * blob) / weight
         return score.astype(np.float32, copy=False), _argmax_blocks(labels, starts, label_max)
 
+    def coarse(self, queries: np.ndarray) -> np.ndarray:
+        """Cosine of each query to each concept's blob view ``(n_queries, n_concepts)``: the
+        cheap first pass that picks the concepts :meth:`score_sentence` scores in full."""
+        return np.ascontiguousarray(queries, dtype=np.float32) @ self._blob_vectors.T
+
     def dense(self, queries: np.ndarray, config: MatchConfig) -> tuple[np.ndarray, np.ndarray]:
         """Dense score of every concept for each query ``(n_queries, n_concepts)``, and the
-        index of the best label view of each.
-
-        Views are read in blocks of whole concepts (about 16k views): a float16 cache is
-        converted one block at a time and the similarities never exist for all views at once.
-        """
-        q = np.ascontiguousarray(queries, dtype=np.float32)
-        score = np.empty((len(q), self.size), dtype=np.float32)
-        view = np.empty((len(q), self.size), dtype=np.int32)
-        for first, last in self._blocks:
-            v0, v1 = int(self._starts[first]), int(self._ends[last - 1])
-            block = np.asarray(self.vectors[v0:v1], dtype=np.float32)
-            sims = q @ block.T
-            s, arg = self._reduce(sims, self._is_blob[v0:v1], self._starts[first:last] - v0, config)
-            score[:, first:last] = s
-            view[:, first:last] = arg + v0
-        return score, view
+        index of the best label view of each (all views: the exact reference)."""
+        return self.dense_subset(queries, np.arange(self.size), config)
 
     def dense_subset(
         self, queries: np.ndarray, concepts: np.ndarray, config: MatchConfig
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Like :meth:`dense` for the given concepts only (columns in their order)."""
+        """Dense score of the given concepts (columns in their order) for each query, and the
+        index of the best label view of each.
+
+        Views are read in groups of whole concepts (about 16k views): a float16 cache is
+        converted one group at a time and the similarities never exist for all views at once.
+        """
+        q = np.ascontiguousarray(queries, dtype=np.float32)
+        concepts = np.asarray(concepts, dtype=np.int64)
         lengths = self._ends[concepts] - self._starts[concepts]
-        starts = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)
-        # The views of each concept, concatenated: arange shifted block by block.
-        views = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(
-            self._starts[concepts] - starts, lengths)
-        block = np.asarray(self.vectors[views], dtype=np.float32)
-        sims = np.ascontiguousarray(queries, dtype=np.float32) @ block.T
-        score, local = self._reduce(sims, self._is_blob[views], starts, config)
-        return score, views[local]
+        score = np.empty((len(q), len(concepts)), dtype=np.float32)
+        best = np.empty((len(q), len(concepts)), dtype=np.int64)
+        first = 0
+        ends = np.cumsum(lengths)
+        while first < len(concepts):
+            offset = int(ends[first - 1]) if first else 0
+            last = max(first + 1, int(np.searchsorted(ends, offset + _CHUNK_ROWS, side="right")))
+            group, sizes = concepts[first:last], lengths[first:last]
+            starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+            # The views of each concept, concatenated: arange shifted concept by concept.
+            views = np.arange(int(sizes.sum()), dtype=np.int64) + np.repeat(
+                self._starts[group] - starts, sizes)
+            block = self._float32(group, views)
+            s, local = self._reduce(q @ block.T, self._is_blob[views], starts, config)
+            score[:, first:last] = s
+            best[:, first:last] = views[local]
+            first = last
+        return score, best
+
+    def _float32(self, concepts: np.ndarray, views: np.ndarray) -> np.ndarray:
+        """The rows ``views`` (all views of ``concepts``) in float32.
+
+        A float16 cache is converted concept by concept on first use into an array whose
+        pages the system allocates only when written, so the cost of conversion (numpy's is
+        slow) is paid once per concept and memory grows only with the concepts in use.
+        """
+        if self._converted is None:
+            return np.asarray(self.vectors[views], dtype=np.float32)
+        fresh = concepts[~self._converted[concepts]]
+        if len(fresh):
+            lengths = self._ends[fresh] - self._starts[fresh]
+            rows = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(
+                self._starts[fresh] - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+            self._hot[rows] = self.vectors[rows]
+            self._converted[fresh] = True
+        return self._hot[views]
 
     # -- one sentence ------------------------------------------------------------------------
+    def _candidates(self, coarse: np.ndarray, lexical: np.ndarray, found: Sequence[int],
+                    config: MatchConfig, keep: int) -> np.ndarray:
+        """The concepts worth scoring in full, sorted: the best by the blob views and the
+        lexical signals, the best by BM25 alone, and every label found verbatim."""
+        width = max(config.candidates, config.shortlist, keep)
+        if config.candidates <= 0 or width >= self.size:
+            return np.arange(self.size)
+        sw = config.sentence_weight
+        part = coarse[1:].max(axis=0) if len(coarse) > 1 else coarse[0]
+        approx = sw * coarse[0] + (1 - sw) * part + lexical
+        chosen = [np.argpartition(-approx, width - 1)[:width], np.asarray(found, dtype=np.int64)]
+        if lexical.any():
+            count = min(_LEXICAL_CANDIDATES, self.size)
+            chosen.append(np.argpartition(-lexical, count - 1)[:count])
+        return np.unique(np.concatenate(chosen))
+
     def score_sentence(
         self,
         sentence: str,
-        dense: np.ndarray,
-        views: np.ndarray,
+        coarse: np.ndarray,
+        rows: np.ndarray,
         row_spans: Sequence[tuple[int, int]],
         windows: np.ndarray,
         window_spans: Sequence[tuple[int, int]],
         config: MatchConfig,
         keep: int,
-    ) -> list[Hit]:
-        """Score every concept for one sentence and return the best ``keep``, best first.
+    ) -> Hits:
+        """Score the concepts for one sentence and return the best ``keep``, best first.
 
         Args:
             sentence: The sentence text.
-            dense: :meth:`dense` of the sentence (row 0) and its clauses.
-            views: The best views that came with ``dense``.
+            coarse: :meth:`coarse` of the sentence (row 0) and its clauses.
+            rows: Vectors of the sentence (row 0) and its clauses.
             row_spans: Spans of the sentence and clauses inside the sentence.
             windows: Vectors of word windows.
             window_spans: Spans of ``windows`` inside the sentence.
             config: Fusion weights.
             keep: How many concepts to return.
         """
-        whole = dense[0]
-        if len(dense) > 1:
-            part_row = dense[1:].argmax(axis=0) + 1
-            part = dense[part_row, np.arange(self.size)]
-        else:
-            part_row = np.zeros(self.size, dtype=np.int64)
-            part = whole
         lexical = np.zeros(self.size, dtype=np.float32)
         if config.bm25_weight:
             bm25 = self.bm25.scores(terms(sentence))
@@ -229,57 +290,60 @@ class ConceptIndex:
                 verbatim[hit.owner] = (hit.start, hit.end)
             view = self._label_view.get((hit.owner, hit.label))
             if view is not None and config.verbatim_as_window:
-                value = (config.label_weight + config.blob_weight
-                         * float(self._view_blob_sim[view])) / weight
+                blob_sim = float(self._blob_vectors[hit.owner] @ self._float32(
+                    np.asarray([hit.owner]), np.asarray([view]))[0])
+                value = (config.label_weight + config.blob_weight * blob_sim) / weight
                 value = config.verbatim_as_window * value
                 if value > exact.get(hit.owner, (-1.0, 0))[0]:
                     exact[hit.owner] = (value, view)
         if verbatim and config.verbatim_boost:
             lexical[list(verbatim)] += config.verbatim_boost
 
-        best_span = [row_spans[r] for r in part_row.tolist()]
-        best_view = views[part_row, np.arange(self.size)]
-        if exact:
-            part = part.copy()
-            for concept, (value, view) in exact.items():
-                if value > part[concept]:
-                    part[concept] = value
-                    best_span[concept] = verbatim[concept]
-                    best_view[concept] = view
+        concepts = self._candidates(coarse, lexical, list(verbatim), config, keep)
+        n_rows, columns = len(rows), np.arange(len(concepts))
+        # One pass over the candidates' views for the sentence, its clauses and its windows.
+        queries = np.concatenate([rows, windows]) if len(windows) else rows
+        dense, views = self.dense_subset(queries, concepts, config)
+        whole = dense[0]
+        if n_rows > 1:
+            part_row = dense[1:n_rows].argmax(axis=0) + 1
+            part = dense[part_row, columns]
+        else:
+            part_row = np.zeros(len(concepts), dtype=np.int64)
+            part = whole.copy()
+        spans = np.asarray([*row_spans, *window_spans], dtype=np.int64).reshape(-1, 2)
+        best_span = spans[part_row]
+        best_view = views[part_row, columns]
+        for concept, (value, view) in exact.items():
+            column = int(np.searchsorted(concepts, concept))
+            if value > part[column]:
+                part[column] = value
+                best_span[column] = verbatim[concept]
+                best_view[column] = view
         sw = config.sentence_weight
-        score = sw * whole + (1 - sw) * part + lexical
-        # Word windows re-score a shortlist (computed after the other signals).
+        score = sw * whole + (1 - sw) * part + lexical[concepts]
+        # Word windows re-score a shortlist (the best by the other signals).
         if len(windows) and config.shortlist > 0:
-            k = min(config.shortlist, self.size)
-            shortlist = np.argpartition(-score, k - 1)[:k]
-            window_dense, window_views = self.dense_subset(windows, shortlist, config)
+            k = min(config.shortlist, len(concepts))
+            short = np.argpartition(-score, k - 1)[:k]
+            window_dense = dense[n_rows:, short]
             w_row = window_dense.argmax(axis=0)
-            w_best = window_dense[w_row, np.arange(len(shortlist))]
-            better = w_best > part[shortlist]
-            for column in np.flatnonzero(better).tolist():
-                concept = int(shortlist[column])
-                score[concept] += (1 - sw) * (float(w_best[column]) - float(part[concept]))
-                best_span[concept] = window_spans[int(w_row[column])]
-                best_view[concept] = window_views[w_row[column], column]
+            w_best = window_dense[w_row, np.arange(k)]
+            better = np.flatnonzero(w_best > part[short])
+            won, w_row = short[better], w_row[better] + n_rows
+            score[won] += (1 - sw) * (w_best[better] - part[won])
+            best_span[won] = spans[w_row]
+            best_view[won] = views[w_row, won]
         np.clip(score, 0.0, 1.0, out=score)
-        count = min(keep, self.size)
+        count = min(keep, len(concepts))
         top = np.argpartition(-score, count - 1)[:count]
         top = top[np.argsort(-score[top], kind="stable")]
-        hits = []
-        for concept in top.tolist():
-            span = verbatim.get(concept) or best_span[concept]
-            hits.append(Hit(concept, float(score[concept]), span[0], span[1], int(best_view[concept])))
-        return hits
-
-
-def _blob_cosines(vectors: np.ndarray, owners: np.ndarray, blob: np.ndarray) -> np.ndarray:
-    """Cosine of every view to its own concept's blob view (float32, one per view)."""
-    out = np.empty(len(vectors), dtype=np.float32)
-    for start in range(0, len(vectors), _CHUNK_ROWS):
-        rows = np.asarray(vectors[start : start + _CHUNK_ROWS], dtype=np.float32)
-        blobs = np.asarray(vectors[blob[owners[start : start + _CHUNK_ROWS]]], dtype=np.float32)
-        out[start : start + len(rows)] = np.einsum("ij,ij->i", rows, blobs)
-    return out
+        found = concepts[top]
+        span = best_span[top]
+        for row, concept in enumerate(found.tolist()):
+            if concept in verbatim:
+                span[row] = verbatim[concept]
+        return Hits(found, score[top], span[:, 0], span[:, 1], best_view[top])
 
 
 def _argmax_blocks(values: np.ndarray, starts: np.ndarray,

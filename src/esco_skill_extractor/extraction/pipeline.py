@@ -22,7 +22,7 @@ from ..taxonomy import Occupation, Skill, Taxonomy, load_taxonomy
 from ..taxonomy.index import LabelIndex
 from ..types import Evidence, Extraction, OccupationMatch, SkillMatch
 from .lexical import STOPWORDS, terms_with_offsets
-from .matching import ConceptIndex, Hit, MatchConfig
+from .matching import ConceptIndex, Hits, MatchConfig
 from .segmentation import split_clauses, split_sentences
 from .views import VIEW_LABEL, ViewTable, build_views
 
@@ -58,8 +58,8 @@ _Found = dict[int, tuple[float, list[tuple[float, _Span]], int]]  # concept -> (
 class _Scored:
     """Per-sentence hits for skills and occupations (spans relative to the sentence)."""
 
-    skills: tuple[Hit, ...]
-    occupations: tuple[Hit, ...]
+    skills: Hits
+    occupations: Hits
 
 
 def _labels(concepts: Iterable[Skill | Occupation]) -> list[tuple[int, str]]:
@@ -172,6 +172,7 @@ class SkillExtractor:
             bare_variants=False,
         )
         self._occupation_index = {o.uri: i for i, o in enumerate(self._occupation_list)}
+        self._profile_sizes: dict[str, tuple[int, int]] = {}
         self._sentences: LRUCache[str, _Scored] | None = (
             LRUCache(maxsize=segment_cache_size) if segment_cache_size > 0 else None
         )
@@ -391,8 +392,11 @@ class SkillExtractor:
                     missing.append(sentence)
                 else:
                     known[sentence] = found
-        for start in range(0, len(missing), _SENTENCE_BATCH):
-            batch = missing[start : start + _SENTENCE_BATCH]
+        # Sentences of similar length share a batch: the encoder pads each batch to its
+        # longest sentence, so a batch in document order costs up to three times more.
+        by_length = sorted(missing, key=len)
+        for start in range(0, len(by_length), _SENTENCE_BATCH):
+            batch = by_length[start : start + _SENTENCE_BATCH]
             for sentence, scored in zip(batch, self._score_sentences(batch, keep), strict=True):
                 known[sentence] = scored
         if use_cache and missing:
@@ -426,14 +430,14 @@ class SkillExtractor:
         row_vectors = [v[: len(rows)] for v, rows in zip(vectors, row_spans, strict=True)]
         stacked = np.concatenate(row_vectors)
         bounds = np.cumsum([0] + [len(r) for r in row_vectors])
-        results: dict[str, list[list[Hit]]] = {}
+        results: dict[str, list[Hits]] = {}
         # Occupations skip the shortest windows (see MatchConfig.occupation_window_words).
         long_windows = [
             [j for j, n in enumerate(counts) if n >= config.occupation_window_words]
             for counts in window_words
         ]
         for name, index in (("skills", self._skills), ("occupations", self._occupations)):
-            dense, views = index.dense(stacked, config)
+            coarse = index.coarse(stacked)
             results[name] = []
             for i, sentence in enumerate(sentences):
                 windows = vectors[i][len(row_spans[i]) :]
@@ -443,8 +447,8 @@ class SkillExtractor:
                     spans = [spans[j] for j in long_windows[i]]
                 results[name].append(index.score_sentence(
                     sentence,
-                    dense[bounds[i] : bounds[i + 1]],
-                    views[bounds[i] : bounds[i + 1]],
+                    coarse[bounds[i] : bounds[i + 1]],
+                    row_vectors[i],
                     row_spans[i],
                     windows,
                     spans,
@@ -452,9 +456,18 @@ class SkillExtractor:
                     keep,
                 ))
         return [
-            _Scored(tuple(s), tuple(o))
+            _Scored(s, o)
             for s, o in zip(results["skills"], results["occupations"], strict=True)
         ]
+
+    def _profile_size(self, occupation_uri: str) -> tuple[int, int]:
+        """How many essential and optional skills ESCO lists for an occupation."""
+        size = self._profile_sizes.get(occupation_uri)
+        if size is None:
+            relations = self.taxonomy.skills_of(occupation_uri).values()
+            essential = sum(1 for r in relations if r == "essential")
+            size = self._profile_sizes[occupation_uri] = (essential, len(relations) - essential)
+        return size
 
     def _evidence(self, sentences: Sequence[tuple[int, int, _Scored]], kind: Kind,
                   threshold: float) -> _Found:
@@ -508,19 +521,19 @@ class SkillExtractor:
         skill_scores = {m.uri: m.score for m in skills}
         inferred: dict[int, tuple[float, list[str], list[str]]] = {}
         if infer and skill_scores:
-            candidates: set[str] = set()
-            for uri in skill_scores:
-                candidates.update(taxonomy.occupations_of(uri))
-            for occupation_uri in candidates:
+            # From the skills found to their occupations: only the relations that matter.
+            linked: dict[str, tuple[list[str], list[str]]] = {}
+            for uri in sorted(skill_scores, key=lambda u: (-skill_scores[u], u)):
+                for occupation_uri, relation in taxonomy.occupations_of(uri).items():
+                    essential, optional = linked.setdefault(occupation_uri, ([], []))
+                    (essential if relation == "essential" else optional).append(uri)
+            for occupation_uri, (essential, optional) in linked.items():
                 index = self._occupation_index.get(occupation_uri)
-                if index is None:
+                if index is None or (len(essential) < _INFER_MIN_ESSENTIAL and index not in named):
                     continue
-                relations = taxonomy.skills_of(occupation_uri)
-                essential = [u for u, r in relations.items() if r == "essential" and u in skill_scores]
-                optional = [u for u, r in relations.items() if r == "optional" and u in skill_scores]
-                support = _skills_support(relations, essential, optional, skill_scores)
-                if len(essential) >= _INFER_MIN_ESSENTIAL or index in named:
-                    inferred[index] = (support, essential, optional)
+                support = _skills_support(self._profile_size(occupation_uri), essential,
+                                          optional, skill_scores)
+                inferred[index] = (support, essential, optional)
         matches = []
         for index in set(named) | set(inferred):
             occupation = self._occupation_list[index]
@@ -534,7 +547,7 @@ class SkillExtractor:
                 continue
             source = ("text+skills" if text_score >= threshold * 0.5 and support
                       else "text" if text_score else "skills")
-            relations = taxonomy.skills_of(occupation.uri)
+            n_essential, n_optional = self._profile_size(occupation.uri)
             matches.append(OccupationMatch(
                 uri=occupation.uri,
                 label=occupation.label(language),
@@ -544,10 +557,10 @@ class SkillExtractor:
                 evidence=_spans(text, spans),
                 text_score=round(text_score, 4),
                 skills_score=round(support, 4),
-                essential_skills_found=tuple(sorted(essential, key=lambda u: -skill_scores[u])),
-                optional_skills_found=tuple(sorted(optional, key=lambda u: -skill_scores[u])),
-                essential_skills_total=sum(1 for r in relations.values() if r == "essential"),
-                optional_skills_total=sum(1 for r in relations.values() if r == "optional"),
+                essential_skills_found=tuple(essential),  # best first
+                optional_skills_found=tuple(optional),
+                essential_skills_total=n_essential,
+                optional_skills_total=n_optional,
             ))
         matches.sort(key=lambda m: (-m.score, m.uri))
         return matches
@@ -591,7 +604,7 @@ def _matched_label(table: ViewTable, view: int, concept: Skill | Occupation) -> 
     return concept.preferred_label
 
 
-def _skills_support(relations: Mapping[str, str], essential: list[str],
+def _skills_support(profile: tuple[int, int], essential: list[str],
                     optional: list[str], scores: dict[str, float]) -> float:
     """How strongly the skills found point at an occupation, in [0, 1].
 
@@ -599,7 +612,7 @@ def _skills_support(relations: Mapping[str, str], essential: list[str],
     six essential skills (optional ones count half) is full support; a small share of the
     whole profile adds a little, so that ties break towards better-covered occupations.
     """
-    total = sum(1.0 if r == "essential" else 0.5 for r in relations.values())
+    total = profile[0] + 0.5 * profile[1]
     found = len(essential) + 0.5 * len(optional)
     if not found or not total:
         return 0.0
