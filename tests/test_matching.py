@@ -58,3 +58,23 @@ def test_score_sentence_keeps_best_first_with_spans() -> None:
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert all((h.start, h.end) in [(0, 18), (0, 9)] for h in hits)
     assert all(0.0 <= h.score <= 1.0 for h in hits)
+
+
+def test_half_to_float_is_exact_for_every_finite_float16() -> None:
+    half = np.arange(65536, dtype=np.uint32).astype(np.uint16).view(np.float16)
+    half = half[np.isfinite(half)].reshape(-1, 62)
+    fast = matching._half_to_float(half)
+    assert fast.dtype == np.float32 and fast.shape == half.shape
+    assert (fast.view(np.uint32) == half.astype(np.float32).view(np.uint32)).all()
+
+
+def test_float32_vectors_score_like_float16_ones() -> None:
+    rng = np.random.default_rng(2)
+    index = make_index(rng, [2, 1, 3])
+    twin = ConceptIndex(index.table, index.vectors.astype(np.float32),
+                        [(o, t) for o, t in zip(index.table.owners, index.table.texts, strict=True)
+                         if t.startswith("label")])
+    queries = rng.normal(size=(3, 8)).astype(np.float32)
+    config = MatchConfig()
+    for got, want in zip(twin.dense(queries, config), index.dense(queries, config), strict=True):
+        np.testing.assert_array_equal(got, want)

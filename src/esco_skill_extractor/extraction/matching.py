@@ -135,11 +135,9 @@ class ConceptIndex:
             raise ValueError("each concept needs contiguous views and exactly one blob view")
         # The first pass scores every concept by its blob view alone, kept in float32.
         self._blob_vectors = np.asarray(vectors[self._blob], dtype=np.float32)
-        self._hot: np.ndarray = vectors
-        self._converted: np.ndarray | None = None
-        if vectors.dtype != np.float32:
-            self._hot = np.zeros(vectors.shape, dtype=np.float32)
-            self._converted = np.zeros(self.size, dtype=bool)
+        self._raw = vectors.view(np.ndarray)  # a memory map's rows without its overhead
+        if self._raw.dtype not in (np.float16, np.float32):
+            raise ValueError(f"vectors must be float16 or float32, not {self._raw.dtype}")
         # Labels are tokenised once for both lexical indexes (a third of the start-up time).
         tokenized: dict[str, list[str]] = {}
 
@@ -210,30 +208,17 @@ class ConceptIndex:
             # The views of each concept, concatenated: arange shifted concept by concept.
             views = np.arange(int(sizes.sum()), dtype=np.int64) + np.repeat(
                 self._starts[group] - starts, sizes)
-            block = self._float32(group, views)
+            block = self._float32(views)
             s, local = self._reduce(q @ block.T, self._is_blob[views], starts, config)
             score[:, first:last] = s
             best[:, first:last] = views[local]
             first = last
         return score, best
 
-    def _float32(self, concepts: np.ndarray, views: np.ndarray) -> np.ndarray:
-        """The rows ``views`` (all views of ``concepts``) in float32.
-
-        A float16 cache is converted concept by concept on first use into an array whose
-        pages the system allocates only when written, so the cost of conversion (numpy's is
-        slow) is paid once per concept and memory grows only with the concepts in use.
-        """
-        if self._converted is None:
-            return np.asarray(self.vectors[views], dtype=np.float32)
-        fresh = concepts[~self._converted[concepts]]
-        if len(fresh):
-            lengths = self._ends[fresh] - self._starts[fresh]
-            rows = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(
-                self._starts[fresh] - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
-            self._hot[rows] = self.vectors[rows]
-            self._converted[fresh] = True
-        return self._hot[views]
+    def _float32(self, views: np.ndarray) -> np.ndarray:
+        """The rows ``views`` of the vectors in float32."""
+        rows = self._raw[views]
+        return rows if rows.dtype == np.float32 else _half_to_float(rows)
 
     # -- one sentence ------------------------------------------------------------------------
     def _candidates(self, coarse: np.ndarray, lexical: np.ndarray, found: Sequence[int],
@@ -291,7 +276,7 @@ class ConceptIndex:
             view = self._label_view.get((hit.owner, hit.label))
             if view is not None and config.verbatim_as_window:
                 blob_sim = float(self._blob_vectors[hit.owner] @ self._float32(
-                    np.asarray([hit.owner]), np.asarray([view]))[0])
+                    np.asarray([view]))[0])
                 value = (config.label_weight + config.blob_weight * blob_sim) / weight
                 value = config.verbatim_as_window * value
                 if value > exact.get(hit.owner, (-1.0, 0))[0]:
@@ -344,6 +329,20 @@ class ConceptIndex:
             if concept in verbatim:
                 span[row] = verbatim[concept]
         return Hits(found, score[top], span[:, 0], span[:, 1], best_view[top])
+
+
+def _half_to_float(half: np.ndarray) -> np.ndarray:
+    """float16 to float32, exactly, about twice as fast as numpy's own conversion: the
+    exponent and mantissa bits move into place, one multiplication by 2**112 rebias the
+    exponent (subnormals included) and the sign bit is put back."""
+    bits = half.view(np.uint16).astype(np.uint32)
+    sign = (bits & 0x8000) << 16
+    bits &= 0x7FFF
+    bits <<= 13
+    out = bits.view(np.float32)
+    out *= np.float32(2.0**112)
+    bits |= sign
+    return out
 
 
 def _argmax_blocks(values: np.ndarray, starts: np.ndarray,
