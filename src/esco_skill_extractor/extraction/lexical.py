@@ -7,6 +7,7 @@ endings), so "databases" finds "database" and "Java (computer programming)" is f
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -52,14 +53,19 @@ def _stem(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def _term(word: str) -> str:
+    return _stem(_fold(word))
+
+
 def terms_with_offsets(text: str) -> list[tuple[str, int, int]]:
     """``(term, start, end)`` of each word of ``text``; offsets index ``text``."""
-    return [(_stem(_fold(m.group())), m.start(), m.end()) for m in _WORD.finditer(text)]
+    return [(_term(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
 
 
 def terms(text: str) -> list[str]:
     """The terms of ``text``."""
-    return [t for t, _, _ in terms_with_offsets(text)]
+    return [_term(word) for word in _WORD.findall(text)]
 
 
 def label_variants(label: str) -> list[str]:
@@ -90,12 +96,16 @@ class VerbatimMatcher:
                 ("Java (computer programming)" found as "Java").
             tokenize: :func:`terms`, or a memo of it shared with other indexes.
         """
-        self._index: dict[tuple[str, ...], dict[int, str]] = {}
+        # terms -> [(owner, its first label with these terms)]: short lists, a third of the
+        # memory of one dict per key.
+        self._index: dict[tuple[str, ...], list[tuple[int, str]]] = {}
         for owner, label in labels:
             for variant in label_variants(label) if bare_variants else [label]:
                 key = tuple(tokenize(variant))
                 if key and len(key) <= _MAX_NGRAM:
-                    self._index.setdefault(key, {}).setdefault(owner, label)
+                    owners = self._index.setdefault(key, [])
+                    if all(known != owner for known, _ in owners):
+                        owners.append((owner, label))
 
     def find(self, text: str) -> list[LabelHit]:
         """Every label occurrence in ``text``, with the character span it covers."""
@@ -109,8 +119,7 @@ class VerbatimMatcher:
                     start, end = words[i][1], words[i + n - 1][2]
                     if text.startswith(")", end) and "(" in text[start:end]:
                         end += 1  # "Java (computer programming)": keep the closing bracket
-                    hits.extend(LabelHit(owner, start, end, n, label)
-                                for owner, label in owners.items())
+                    hits.extend(LabelHit(owner, start, end, n, label) for owner, label in owners)
         return hits
 
 

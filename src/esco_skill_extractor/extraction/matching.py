@@ -106,6 +106,19 @@ class Hits:
                       int(self.ends[i]), int(self.views[i]))
 
 
+@dataclass(frozen=True, slots=True)
+class _Dense:
+    """Dense scores ``(n_queries, n_concepts)`` and the label similarities behind them
+    (``sims[:, offsets[j] : offsets[j] + counts[j]]`` for concept column ``j``, whose views
+    are ``views[...]`` over the same range)."""
+
+    score: np.ndarray
+    sims: np.ndarray
+    offsets: np.ndarray
+    counts: np.ndarray
+    views: np.ndarray
+
+
 class ConceptIndex:
     """Everything needed to score one kind of concept (skills or occupations).
 
@@ -131,8 +144,9 @@ class ConceptIndex:
         self._ends = np.r_[self._starts[1:], len(owners)].astype(np.int64)
         self._is_blob = table.kinds == VIEW_BLOB
         self._blob = np.flatnonzero(self._is_blob)
-        if len(self._starts) != self.size or len(self._blob) != self.size:
-            raise ValueError("each concept needs contiguous views and exactly one blob view")
+        if (len(self._starts) != self.size or len(self._blob) != self.size
+                or not (self._blob == self._ends - 1).all()):
+            raise ValueError("each concept needs contiguous views, labels first, blob last")
         # The first pass scores every concept by its blob view alone, kept in float32.
         self._blob_vectors = np.asarray(vectors[self._blob], dtype=np.float32)
         self._raw = vectors.view(np.ndarray)  # a memory map's rows without its overhead
@@ -148,32 +162,12 @@ class ConceptIndex:
             return found
 
         self.verbatim = VerbatimMatcher(labels, bare_variants=bare_variants, tokenize=tokenize)
-        # A label found verbatim is a window whose isolated vector is the label's own view:
-        # its dense score needs only the cosine of that view to its concept's blob.
-        self._label_view = {
-            (int(owner), text): view
-            for view, (owner, text, kind) in enumerate(zip(owners, table.texts, table.kinds,
-                                                           strict=True))
-            if kind != VIEW_BLOB
-        }
         documents: list[list[str]] = [[] for _ in range(self.size)]
         for owner, label in labels:
             documents[owner].extend(tokenize(label))
         self.bm25 = BM25(documents)
 
     # -- dense --------------------------------------------------------------------------------
-    def _reduce(
-        self, sims: np.ndarray, is_blob: np.ndarray, starts: np.ndarray, config: MatchConfig
-    ) -> tuple[np.ndarray, np.ndarray]:
-        labels = np.where(is_blob, np.float32(-np.inf), sims)
-        label_max = np.maximum.reduceat(labels, starts, axis=1)
-        blob = sims[:, np.flatnonzero(is_blob)]
-        # A concept without a label view (an empty label) is scored by its blob alone.
-        best_label = np.where(np.isneginf(label_max), blob, label_max)
-        weight = config.label_weight + config.blob_weight
-        score = (config.label_weight * best_label + config.blob_weight * blob) / weight
-        return score.astype(np.float32, copy=False), _argmax_blocks(labels, starts, label_max)
-
     def coarse(self, queries: np.ndarray) -> np.ndarray:
         """Cosine of each query to each concept's blob view ``(n_queries, n_concepts)``: the
         cheap first pass that picks the concepts :meth:`score_sentence` scores in full."""
@@ -188,32 +182,59 @@ class ConceptIndex:
         self, queries: np.ndarray, concepts: np.ndarray, config: MatchConfig
     ) -> tuple[np.ndarray, np.ndarray]:
         """Dense score of the given concepts (columns in their order) for each query, and the
-        index of the best label view of each.
-
-        Views are read in groups of whole concepts (about 16k views): a float16 cache is
-        converted one group at a time and the similarities never exist for all views at once.
-        """
-        q = np.ascontiguousarray(queries, dtype=np.float32)
+        index of the best label view of each (the blob view for a concept without labels)."""
         concepts = np.asarray(concepts, dtype=np.int64)
-        lengths = self._ends[concepts] - self._starts[concepts]
-        score = np.empty((len(q), len(concepts)), dtype=np.float32)
-        best = np.empty((len(q), len(concepts)), dtype=np.int64)
-        first = 0
-        ends = np.cumsum(lengths)
-        while first < len(concepts):
-            offset = int(ends[first - 1]) if first else 0
-            last = max(first + 1, int(np.searchsorted(ends, offset + _CHUNK_ROWS, side="right")))
-            group, sizes = concepts[first:last], lengths[first:last]
-            starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
-            # The views of each concept, concatenated: arange shifted concept by concept.
-            views = np.arange(int(sizes.sum()), dtype=np.int64) + np.repeat(
-                self._starts[group] - starts, sizes)
-            block = self._float32(views)
-            s, local = self._reduce(q @ block.T, self._is_blob[views], starts, config)
-            score[:, first:last] = s
-            best[:, first:last] = views[local]
-            first = last
-        return score, best
+        found = self._dense(queries, concepts, config)
+        best = np.repeat(self._ends[concepts][np.newaxis, :] - 1, len(found.score), axis=0)
+        labelled = found.counts > 0
+        if labelled.any():
+            columns = _argmax_blocks(found.sims, found.offsets[labelled])
+            best[:, labelled] = found.views[columns]
+        return found.score, best
+
+    def _dense(self, queries: np.ndarray, concepts: np.ndarray, config: MatchConfig) -> _Dense:
+        q = np.ascontiguousarray(queries, dtype=np.float32)
+        counts = self._ends[concepts] - self._starts[concepts] - 1  # label views (blob last)
+        offsets = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64)
+        # The label views of each concept, concatenated: arange shifted concept by concept.
+        views = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(
+            self._starts[concepts] - offsets, counts)
+        sims = np.empty((len(q), len(views)), dtype=np.float32)
+        for start in range(0, len(views), _CHUNK_ROWS):  # bounds the float32 copies
+            part = views[start : start + _CHUNK_ROWS]
+            sims[:, start : start + len(part)] = q @ self._float32(part).T
+        blob = q @ self._blob_vectors[concepts].T
+        labelled = counts > 0
+        if labelled.all() and len(views):
+            best_label = np.maximum.reduceat(sims, offsets, axis=1)
+        else:  # a concept without a label view (an empty label) is scored by its blob alone
+            best_label = blob.copy()
+            if labelled.any():
+                best_label[:, labelled] = np.maximum.reduceat(sims, offsets[labelled], axis=1)
+        weight = config.label_weight + config.blob_weight
+        score = (config.label_weight * best_label + config.blob_weight * blob) / weight
+        return _Dense(score, sims, offsets, counts, views)
+
+    def _best_views(self, found: _Dense, concepts: np.ndarray, rows: np.ndarray,
+                    columns: np.ndarray) -> np.ndarray:
+        """The best label view of each ``(row, column)`` pair of ``found``."""
+        out = self._ends[concepts[columns]] - 1  # the blob when a concept has no label
+        for i, (row, column) in enumerate(zip(rows.tolist(), columns.tolist(), strict=True)):
+            count = int(found.counts[column])
+            if count:
+                offset = int(found.offsets[column])
+                out[i] = found.views[offset + int(found.sims[row, offset : offset + count].argmax())]
+        return out
+
+    def _label_view(self, concept: int, label: str) -> int | None:
+        """The view of one of a concept's labels. A label found verbatim is a window whose
+        isolated vector is that view: its dense score needs only the view's cosine to the
+        concept's blob."""
+        texts = self.table.texts
+        for view in range(int(self._starts[concept]), int(self._ends[concept]) - 1):
+            if texts[view] == label:
+                return view
+        return None
 
     def _float32(self, views: np.ndarray) -> np.ndarray:
         """The rows ``views`` of the vectors in float32."""
@@ -273,7 +294,7 @@ class ConceptIndex:
             current = verbatim.get(hit.owner)
             if current is None or hit.end - hit.start > current[1] - current[0]:
                 verbatim[hit.owner] = (hit.start, hit.end)
-            view = self._label_view.get((hit.owner, hit.label))
+            view = self._label_view(hit.owner, hit.label)
             if view is not None and config.verbatim_as_window:
                 blob_sim = float(self._blob_vectors[hit.owner] @ self._float32(
                     np.asarray([view]))[0])
@@ -288,23 +309,21 @@ class ConceptIndex:
         n_rows, columns = len(rows), np.arange(len(concepts))
         # One pass over the candidates' views for the sentence, its clauses and its windows.
         queries = np.concatenate([rows, windows]) if len(windows) else rows
-        dense, views = self.dense_subset(queries, concepts, config)
+        found = self._dense(queries, concepts, config)
+        dense = found.score
         whole = dense[0]
         if n_rows > 1:
-            part_row = dense[1:n_rows].argmax(axis=0) + 1
-            part = dense[part_row, columns]
+            best_row = dense[1:n_rows].argmax(axis=0) + 1
+            part = dense[best_row, columns]
         else:
-            part_row = np.zeros(len(concepts), dtype=np.int64)
+            best_row = np.zeros(len(concepts), dtype=np.int64)
             part = whole.copy()
-        spans = np.asarray([*row_spans, *window_spans], dtype=np.int64).reshape(-1, 2)
-        best_span = spans[part_row]
-        best_view = views[part_row, columns]
+        exact_view = np.full(len(concepts), -1, dtype=np.int64)  # a verbatim label's own view
         for concept, (value, view) in exact.items():
             column = int(np.searchsorted(concepts, concept))
             if value > part[column]:
                 part[column] = value
-                best_span[column] = verbatim[concept]
-                best_view[column] = view
+                exact_view[column] = view
         sw = config.sentence_weight
         score = sw * whole + (1 - sw) * part + lexical[concepts]
         # Word windows re-score a shortlist (the best by the other signals).
@@ -315,20 +334,23 @@ class ConceptIndex:
             w_row = window_dense.argmax(axis=0)
             w_best = window_dense[w_row, np.arange(k)]
             better = np.flatnonzero(w_best > part[short])
-            won, w_row = short[better], w_row[better] + n_rows
+            won = short[better]
             score[won] += (1 - sw) * (w_best[better] - part[won])
-            best_span[won] = spans[w_row]
-            best_view[won] = views[w_row, won]
+            best_row[won] = w_row[better] + n_rows
+            exact_view[won] = -1
         np.clip(score, 0.0, 1.0, out=score)
         count = min(keep, len(concepts))
         top = np.argpartition(-score, count - 1)[:count]
         top = top[np.argsort(-score[top], kind="stable")]
-        found = concepts[top]
-        span = best_span[top]
-        for row, concept in enumerate(found.tolist()):
+        rows_of_top = best_row[top]
+        spans = np.asarray([*row_spans, *window_spans], dtype=np.int64).reshape(-1, 2)[rows_of_top]
+        views = np.where(exact_view[top] >= 0, exact_view[top],
+                         self._best_views(found, concepts, rows_of_top, top))
+        chosen = concepts[top]
+        for row, concept in enumerate(chosen.tolist()):
             if concept in verbatim:
-                span[row] = verbatim[concept]
-        return Hits(found, score[top], span[:, 0], span[:, 1], best_view[top])
+                spans[row] = verbatim[concept]
+        return Hits(chosen, score[top], spans[:, 0], spans[:, 1], views)
 
 
 def _half_to_float(half: np.ndarray) -> np.ndarray:
