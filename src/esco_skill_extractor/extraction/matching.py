@@ -100,6 +100,13 @@ class Hits:
     def __len__(self) -> int:
         return len(self.concepts)
 
+    def above(self, threshold: float) -> Iterator[tuple[int, float, int, int, int]]:
+        """``(concept, score, start, end, view)`` of the hits scoring at least ``threshold``."""
+        count = int(np.count_nonzero(self.scores >= np.float64(threshold)))  # best first
+        return zip(self.concepts[:count].tolist(), self.scores[:count].tolist(),
+                   self.starts[:count].tolist(), self.ends[:count].tolist(),
+                   self.views[:count].tolist(), strict=True)
+
     def __iter__(self) -> Iterator[Hit]:
         for i in range(len(self.concepts)):
             yield Hit(int(self.concepts[i]), float(self.scores[i]), int(self.starts[i]),

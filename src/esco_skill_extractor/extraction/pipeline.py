@@ -474,15 +474,14 @@ class SkillExtractor:
         """Per concept: best score, supporting spans (document offsets) and best view."""
         found: _Found = {}
         for start, _, scored in sentences:
-            for hit in scored.skills if kind == "skill" else scored.occupations:
-                if hit.score < threshold:
-                    break  # hits are sorted best first
-                span = (start + hit.start, start + hit.end)
-                best, spans, view = found.get(hit.concept, (-1.0, [], hit.view))
-                spans.append((hit.score, span))
-                if hit.score > best:
-                    best, view = hit.score, hit.view
-                found[hit.concept] = (best, spans, view)
+            hits = scored.skills if kind == "skill" else scored.occupations
+            for concept, score, hit_start, hit_end, hit_view in hits.above(threshold):
+                span = (start + hit_start, start + hit_end)
+                best, spans, view = found.get(concept, (-1.0, [], hit_view))
+                spans.append((score, span))
+                if score > best:
+                    best, view = score, hit_view
+                found[concept] = (best, spans, view)
         return found
 
     def _skill_matches(self, text: str, sentences: Sequence[tuple[int, int, _Scored]],
