@@ -233,5 +233,26 @@ def test_tiny_bge_m3_loads_through_the_same_path(tiny_bge_m3: Path) -> None:
     vectors = embedder.embed(texts, kind="passage", batch_size=2)
     assert vectors.shape == (3, 32)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    again = load_embedder(str(tiny_bge_m3), device="cpu").embedder.embed(texts[:1])
+    again = load_embedder(str(tiny_bge_m3), device="cpu").embedder.embed(texts[:1], kind="passage")
     np.testing.assert_allclose(again[0], vectors[0], atol=1e-6)
+
+
+@pytest.mark.slow
+def test_query_precision_follows_the_setting(tiny_bge_m3: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = ["develop web applications with Python", "mit Kunden kommunizieren"]
+    monkeypatch.setenv("ESCO_TORCH_PRECISION", "float32")
+    exact = load_embedder(str(tiny_bge_m3), device="cpu").embedder
+    assert exact.query_precision == "float32"  # type: ignore[attr-defined]
+    np.testing.assert_allclose(exact.embed(texts, kind="query"), exact.embed(texts, kind="passage"),
+                               atol=1e-6)
+    monkeypatch.setenv("ESCO_TORCH_PRECISION", "bfloat16")
+    mixed = load_embedder(str(tiny_bge_m3), device="cpu").embedder
+    assert mixed.query_precision == "bfloat16"  # type: ignore[attr-defined]
+    queries, passages = mixed.embed(texts, kind="query"), mixed.embed(texts, kind="passage")
+    np.testing.assert_allclose(passages, exact.embed(texts, kind="passage"), atol=1e-6)
+    assert ((queries * passages).sum(axis=1) > 0.99).all()
+    assert np.abs(queries - passages).max() > 1e-6  # close, and really computed in bfloat16
+    monkeypatch.setenv("ESCO_TORCH_PRECISION", "half")
+    with pytest.raises(ModelUnavailable, match="ESCO_TORCH_PRECISION must be"):
+        load_embedder(str(tiny_bge_m3), device="cpu")

@@ -96,7 +96,7 @@ def _torch_forward(embedder: Embedder) -> Forward:
         )
         offsets = encoded.pop("offset_mapping").numpy()
         features = {k: v.to(model.device) for k, v in encoded.items()}
-        with torch.inference_mode():
+        with torch.inference_mode(), embedder.query_autocast():  # type: ignore[attr-defined]
             result = model(features)
         tokens = result["token_embeddings"].float().cpu().numpy()
         sentence = result["sentence_embedding"].float().cpu().numpy()
