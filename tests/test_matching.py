@@ -78,3 +78,20 @@ def test_float32_vectors_score_like_float16_ones() -> None:
     config = MatchConfig()
     for got, want in zip(twin.dense(queries, config), index.dense(queries, config), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_best_views_pick_the_first_best_label_of_each_pair() -> None:
+    rng = np.random.default_rng(3)
+    index = make_index(rng, [3, 0, 2, 5, 1])  # concept 1 has no label: its blob stands in
+    queries = rng.normal(size=(4, 8)).astype(np.float32)
+    concepts = np.asarray([4, 1, 3, 0])
+    found = index._dense(queries, concepts, MatchConfig())
+    rows, columns = np.asarray([0, 3, 2, 1, 2]), np.asarray([2, 1, 0, 3, 2])
+    got = index._best_views(found, concepts, rows, columns)
+    sims = queries @ index.vectors.astype(np.float32).T
+    owners, kinds = index.table.owners, index.table.kinds
+    for view, row, column in zip(got, rows, columns, strict=True):
+        concept = concepts[column]
+        labels = np.flatnonzero((owners == concept) & (kinds == VIEW_LABEL))
+        blob = np.flatnonzero((owners == concept) & (kinds == VIEW_BLOB))[0]
+        assert view == (labels[sims[row, labels].argmax()] if len(labels) else blob)

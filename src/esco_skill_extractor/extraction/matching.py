@@ -206,10 +206,13 @@ class ConceptIndex:
         # The label views of each concept, concatenated: arange shifted concept by concept.
         views = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(
             self._starts[concepts] - offsets, counts)
-        sims = np.empty((len(q), len(views)), dtype=np.float32)
-        for start in range(0, len(views), _CHUNK_ROWS):  # bounds the float32 copies
-            part = views[start : start + _CHUNK_ROWS]
-            sims[:, start : start + len(part)] = q @ self._float32(part).T
+        if len(views) <= _CHUNK_ROWS:
+            sims = q @ self._float32(views).T
+        else:  # in steps, which bounds the float32 copies of the views
+            sims = np.empty((len(q), len(views)), dtype=np.float32)
+            for start in range(0, len(views), _CHUNK_ROWS):
+                part = views[start : start + _CHUNK_ROWS]
+                sims[:, start : start + len(part)] = q @ self._float32(part).T
         blob = q @ self._blob_vectors[concepts].T
         labelled = counts > 0
         if labelled.all() and len(views):
@@ -226,11 +229,22 @@ class ConceptIndex:
                     columns: np.ndarray) -> np.ndarray:
         """The best label view of each ``(row, column)`` pair of ``found``."""
         out = self._ends[concepts[columns]] - 1  # the blob when a concept has no label
-        for i, (row, column) in enumerate(zip(rows.tolist(), columns.tolist(), strict=True)):
-            count = int(found.counts[column])
-            if count:
-                offset = int(found.offsets[column])
-                out[i] = found.views[offset + int(found.sims[row, offset : offset + count].argmax())]
+        counts = found.counts[columns]
+        pairs = np.flatnonzero(counts)
+        if not len(pairs):
+            return out
+        counts = counts[pairs]
+        firsts = np.cumsum(counts) - counts
+        # Every label similarity of every pair, flat, pair after pair.
+        inside = np.arange(int(counts.sum())) - np.repeat(firsts, counts)
+        positions = np.repeat(found.offsets[columns[pairs]], counts) + inside
+        values = found.sims[np.repeat(rows[pairs], counts), positions]
+        best = np.repeat(np.maximum.reduceat(values, firsts), counts)
+        # The first position holding its pair's maximum, as argmax would pick.
+        hits = np.flatnonzero(values == best)
+        pair_of_hit = np.repeat(np.arange(len(pairs)), counts)[hits]
+        first_hit = hits[np.r_[True, pair_of_hit[1:] != pair_of_hit[:-1]]]
+        out[pairs] = found.views[positions[first_hit]]
         return out
 
     def _label_view(self, concept: int, label: str) -> int | None:
