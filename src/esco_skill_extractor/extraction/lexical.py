@@ -99,6 +99,7 @@ class VerbatimMatcher:
         # terms -> [(owner, its first label with these terms)]: short lists, a third of the
         # memory of one dict per key.
         self._index: dict[tuple[str, ...], list[tuple[int, str]]] = {}
+        self._longest: dict[str, int] = {}  # first term -> most terms of a label it starts
         for owner, label in labels:
             for variant in label_variants(label) if bare_variants else [label]:
                 key = tuple(tokenize(variant))
@@ -106,6 +107,8 @@ class VerbatimMatcher:
                     owners = self._index.setdefault(key, [])
                     if all(known != owner for known, _ in owners):
                         owners.append((owner, label))
+                    if len(key) > self._longest.get(key[0], 0):
+                        self._longest[key[0]] = len(key)
 
     def find(self, text: str) -> list[LabelHit]:
         """Every label occurrence in ``text``, with the character span it covers."""
@@ -113,7 +116,7 @@ class VerbatimMatcher:
         keys = [w for w, _, _ in words]
         hits: list[LabelHit] = []
         for i in range(len(words)):
-            for n in range(1, min(_MAX_NGRAM, len(words) - i) + 1):
+            for n in range(1, min(self._longest.get(keys[i], 0), len(words) - i) + 1):
                 owners = self._index.get(tuple(keys[i : i + n]))
                 if owners:
                     start, end = words[i][1], words[i + n - 1][2]
