@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse  # type: ignore[import-untyped]
@@ -21,6 +22,7 @@ __all__ = ["BM25", "STOPWORDS", "LabelHit", "VerbatimMatcher", "terms", "terms_w
 _WORD = re.compile(r"[\w][\w+#]*(?:[.'’-]\w[\w+#]*)*", re.UNICODE)
 _PARENTHETICAL = re.compile(r"\s*\([^)]*\)\s*")
 _MAX_NGRAM = 8
+_SEPARATOR = "\x1f"  # between the terms of a key in a saved index; never inside a term
 
 #: Function words (stemmed like terms) that never start or end a word window: a window
 #: "with food safety" says no more than "food safety" and makes worse evidence.
@@ -88,7 +90,7 @@ class LabelHit:
 class VerbatimMatcher:
     """Finds preferred and alternative labels that occur verbatim (term for term) in a text."""
 
-    def __init__(self, labels: Iterable[tuple[int, str]], *, bare_variants: bool = True,
+    def __init__(self, labels: Sequence[tuple[int, str]], *, bare_variants: bool = True,
                  tokenize: Callable[[str], Sequence[str]] = terms) -> None:
         """Args:
             labels: ``(concept index, label)`` pairs.
@@ -96,19 +98,54 @@ class VerbatimMatcher:
                 ("Java (computer programming)" found as "Java").
             tokenize: :func:`terms`, or a memo of it shared with other indexes.
         """
-        # terms -> [(owner, its first label with these terms)]: short lists, a third of the
-        # memory of one dict per key.
-        self._index: dict[tuple[str, ...], list[tuple[int, str]]] = {}
-        self._longest: dict[str, int] = {}  # first term -> most terms of a label it starts
-        for owner, label in labels:
+        # terms -> positions in ``labels`` of its concepts' first labels with these terms.
+        entries: dict[tuple[str, ...], list[int]] = {}
+        for position, (owner, label) in enumerate(labels):
             for variant in label_variants(label) if bare_variants else [label]:
                 key = tuple(tokenize(variant))
                 if key and len(key) <= _MAX_NGRAM:
-                    owners = self._index.setdefault(key, [])
-                    if all(known != owner for known, _ in owners):
-                        owners.append((owner, label))
-                    if len(key) > self._longest.get(key[0], 0):
-                        self._longest[key[0]] = len(key)
+                    known = entries.setdefault(key, [])
+                    if all(labels[k][0] != owner for k in known):
+                        known.append(position)
+        self._setup(labels, entries)
+
+    def _setup(self, labels: Sequence[tuple[int, str]],
+               entries: dict[tuple[str, ...], list[int]]) -> None:
+        self._entries = entries  # kept for :meth:`state`
+        # terms -> [(owner, label)]: short lists, a third of the memory of a dict per key.
+        self._index = {key: [labels[k] for k in known] for key, known in entries.items()}
+        self._longest: dict[str, int] = {}  # first term -> most terms of a label it starts
+        for key in entries:
+            if len(key) > self._longest.get(key[0], 0):
+                self._longest[key[0]] = len(key)
+
+    def state(self) -> dict[str, list[Any]]:
+        """The index as JSON-ready lists, for :meth:`from_state` with the same labels."""
+        keys, bounds, positions = [], [0], []
+        for key, known in self._entries.items():
+            keys.append(_SEPARATOR.join(key))
+            positions.extend(known)
+            bounds.append(len(positions))
+        return {"keys": keys, "bounds": bounds, "positions": positions}
+
+    @classmethod
+    def from_state(cls, labels: Sequence[tuple[int, str]],
+                   state: dict[str, list[Any]]) -> VerbatimMatcher:
+        """The matcher whose :meth:`state` this is, over the same ``labels``.
+
+        Raises:
+            ValueError: the state does not fit ``labels``.
+        """
+        keys, bounds, positions = state["keys"], state["bounds"], state["positions"]
+        if len(bounds) != len(keys) + 1 or (positions and not 0 <= min(positions)
+                                             <= max(positions) < len(labels)):
+            raise ValueError("the verbatim index does not fit the labels")
+        matcher = cls.__new__(cls)
+        matcher._setup(labels, {
+            tuple(key.split(_SEPARATOR)): positions[bounds[i] : bounds[i + 1]]
+            for i, key in enumerate(keys)
+        })
+        return matcher
 
     def find(self, text: str) -> list[LabelHit]:
         """Every label occurrence in ``text``, with the character span it covers."""
@@ -159,7 +196,30 @@ class BM25:
             (weights, (rows, cols)), shape=(len(documents), len(vocabulary)), dtype=np.float32
         )
         self._matrix = matrix.multiply(idf[np.newaxis, :]).tocsc().astype(np.float32)
-        self.idf = idf
+
+    def state(self) -> tuple[list[str], dict[str, np.ndarray]]:
+        """The vocabulary (in column order) and the weight matrix's arrays."""
+        m = self._matrix
+        return list(self.vocabulary), {"data": m.data, "indices": m.indices, "indptr": m.indptr,
+                                       "shape": np.asarray(m.shape, dtype=np.int64)}
+
+    @classmethod
+    def from_state(cls, vocabulary: list[str], arrays: dict[str, np.ndarray]) -> BM25:
+        """The index whose :meth:`state` this is.
+
+        Raises:
+            ValueError: the arrays do not make a matrix over the vocabulary.
+        """
+        rows, columns = (int(n) for n in arrays["shape"])
+        if columns != len(vocabulary):
+            raise ValueError("the BM25 matrix does not fit its vocabulary")
+        index = cls.__new__(cls)
+        index.vocabulary = {term: column for column, term in enumerate(vocabulary)}
+        index._matrix = sparse.csc_matrix(
+            (arrays["data"].astype(np.float32), arrays["indices"], arrays["indptr"]),
+            shape=(rows, columns))
+        index._matrix.check_format(full_check=True)
+        return index
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every document for the query (each distinct term counted once)."""

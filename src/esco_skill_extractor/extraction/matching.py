@@ -21,12 +21,15 @@ skill-linking benchmark (README, "Quality").
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from .lexical import BM25, VerbatimMatcher, terms
+from .lexical_cache import lexical_key, load_lexical, save_lexical
 from .views import VIEW_BLOB, ViewTable
 
 __all__ = ["ConceptIndex", "Hit", "Hits", "MatchConfig"]
@@ -137,10 +140,12 @@ class ConceptIndex:
         bare_variants: Find labels verbatim without their parenthetical qualifier too (right
             for skills: "Java (computer programming)"; wrong for occupations, where
             "mentor (drugs and alcohol)" is not any mentor).
+        lexical_cache: A folder where the lexical indexes are saved once and loaded on
+            later starts (see :mod:`.lexical_cache`); ``None`` builds them every time.
     """
 
     def __init__(self, table: ViewTable, vectors: np.ndarray, labels: Sequence[tuple[int, str]],
-                 *, bare_variants: bool = True):
+                 *, bare_variants: bool = True, lexical_cache: str | os.PathLike[str] | None = None):
         if len(vectors) != len(table.texts):
             raise ValueError(f"{len(vectors)} vectors for {len(table.texts)} views")
         self.table = table
@@ -159,6 +164,13 @@ class ConceptIndex:
         self._raw = vectors.view(np.ndarray)  # a memory map's rows without its overhead
         if self._raw.dtype not in (np.float16, np.float32):
             raise ValueError(f"vectors must be float16 or float32, not {self._raw.dtype}")
+        folder = None
+        if lexical_cache is not None:
+            folder = Path(lexical_cache) / lexical_key(labels, bare_variants=bare_variants)
+            saved = load_lexical(folder, labels)
+            if saved is not None:
+                self.verbatim, self.bm25 = saved
+                return
         # Labels are tokenised once for both lexical indexes (a third of the start-up time).
         tokenized: dict[str, list[str]] = {}
 
@@ -173,6 +185,8 @@ class ConceptIndex:
         for owner, label in labels:
             documents[owner].extend(tokenize(label))
         self.bm25 = BM25(documents)
+        if folder is not None:
+            save_lexical(folder, self.verbatim, self.bm25)
 
     # -- dense --------------------------------------------------------------------------------
     def coarse(self, queries: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from ..embedding.base import Embedder
 from ..embedding.loading import Backend
 from ..embedding.spans import embed_with_spans
 from ..errors import InputError
+from ..paths import default_cache_dir
 from ..taxonomy import Occupation, Skill, Taxonomy, load_taxonomy
 from ..taxonomy.index import LabelIndex
 from ..types import Evidence, Extraction, OccupationMatch, SkillMatch
@@ -162,14 +163,17 @@ class SkillExtractor:
         )
         self._skill_list = list(self.taxonomy.skills.values())
         self._occupation_list = list(self.taxonomy.occupations.values())
+        lexical_cache = Path(cache_dir) if cache_dir else default_cache_dir()
         self._skills = ConceptIndex(
-            self._tables["skills"], self.cache.vectors["skills"], _labels(self._skill_list)
+            self._tables["skills"], self.cache.vectors["skills"], _labels(self._skill_list),
+            lexical_cache=lexical_cache / "lexical",
         )
         self._occupations = ConceptIndex(
             self._tables["occupations"],
             self.cache.vectors["occupations"],
             _labels(self._occupation_list),
             bare_variants=False,
+            lexical_cache=lexical_cache / "lexical",
         )
         self._occupation_index = {o.uri: i for i, o in enumerate(self._occupation_list)}
         self._profile_sizes: dict[str, tuple[int, int]] = {}
