@@ -288,9 +288,11 @@ class ConceptIndex:
         part = coarse[1:].max(axis=0) if len(coarse) > 1 else coarse[0]
         approx = sw * coarse[0] + (1 - sw) * part + lexical
         chosen = [np.argpartition(-approx, width - 1)[:width], np.asarray(found, dtype=np.int64)]
-        if lexical.any():
-            count = min(_LEXICAL_CANDIDATES, self.size)
-            chosen.append(np.argpartition(-lexical, count - 1)[:count])
+        scored = np.flatnonzero(lexical)  # usually a small share of the concepts
+        if len(scored) > _LEXICAL_CANDIDATES:
+            best = np.argpartition(-lexical[scored], _LEXICAL_CANDIDATES - 1)
+            scored = scored[best[:_LEXICAL_CANDIDATES]]
+        chosen.append(scored)
         return np.unique(np.concatenate(chosen))
 
     def score_sentence(
