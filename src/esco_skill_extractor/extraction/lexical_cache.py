@@ -62,7 +62,7 @@ def save_lexical(folder: Path, verbatim: VerbatimMatcher, bm25: BM25) -> None:
         temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         try:
             vocabulary, arrays = bm25.state()
-            np.savez(temporary / "bm25.npz", **arrays)
+            np.savez(temporary / "bm25.npz", **arrays)  # type: ignore[arg-type]
             (temporary / "index.json").write_text(
                 json.dumps({"vocabulary": vocabulary, "verbatim": verbatim.state()}),
                 encoding="utf-8")

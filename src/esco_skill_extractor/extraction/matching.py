@@ -242,7 +242,7 @@ class ConceptIndex:
     def _best_views(self, found: _Dense, concepts: np.ndarray, rows: np.ndarray,
                     columns: np.ndarray) -> np.ndarray:
         """The best label view of each ``(row, column)`` pair of ``found``."""
-        out = self._ends[concepts[columns]] - 1  # the blob when a concept has no label
+        out: np.ndarray = self._ends[concepts[columns]] - 1  # the blob without a label
         counts = found.counts[columns]
         pairs = np.flatnonzero(counts)
         if not len(pairs):
