@@ -8,15 +8,19 @@ For a sentence with clauses and word windows (1-4 words), the score of a concept
                 + (1 - sentence_weight) * max(dense(q) for q in clauses and windows)
     score     = semantic + bm25_weight * bm25 / max(bm25) + verbatim_boost * hit
 
-A label found verbatim in the sentence also counts as a window whose vector is the label's
-own cached view, so an exact mention scores high however long its sentence is.
-
 clipped to [0, 1]. ``max_label_sim`` is the best cosine over the preferred and alternative
 labels; ``blob_sim`` the cosine to "labels + description"; ``hit`` is 1 when a label
-occurs verbatim (term for term) in the sentence. Word windows are scored only for a
-shortlist of concepts (the best by the other signals), which loses nothing measurable and
-keeps the cost flat. The weights were chosen on the development split of the
-skill-linking benchmark (README, "Quality").
+occurs verbatim (term for term) in the sentence. A label found verbatim also counts as a
+window whose vector is the label's own cached view, so an exact mention scores high
+however long its sentence is.
+
+Two passes keep the cost flat. The first scores every concept by ``blob_sim`` of the
+sentence and its clauses alone (one vector per concept) fused with the lexical signals;
+the best ``MatchConfig.candidates``, the best by BM25 and the verbatim hits are then
+scored in full as above, word windows only for the best ``MatchConfig.shortlist`` of them.
+On the benchmark's texts this returns the same skills as scoring every concept in full.
+The weights were chosen on the development split of the skill-linking benchmark (README,
+"Quality").
 """
 
 from __future__ import annotations
