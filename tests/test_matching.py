@@ -95,3 +95,19 @@ def test_best_views_pick_the_first_best_label_of_each_pair() -> None:
         labels = np.flatnonzero((owners == concept) & (kinds == VIEW_LABEL))
         blob = np.flatnonzero((owners == concept) & (kinds == VIEW_BLOB))[0]
         assert view == (labels[sims[row, labels].argmax()] if len(labels) else blob)
+
+
+def test_candidates_keep_the_best_first_pass_lexical_and_verbatim_concepts() -> None:
+    rng = np.random.default_rng(4)
+    index = make_index(rng, [1] * 400)
+    coarse = np.linspace(0.0, 1.0, 400, dtype=np.float32)[np.newaxis, :]  # concept i scores i/399
+    lexical = np.zeros(400, dtype=np.float32)
+    lexical[[3, 7]] = [0.1, 0.05]  # far below the first-pass cut: kept for BM25 alone
+    config = MatchConfig(candidates=50, shortlist=40)
+    chosen = index._candidates(coarse, lexical, [11], config, keep=10)
+    assert (np.diff(chosen) > 0).all()  # sorted, each once
+    assert set(range(350, 400)) <= set(chosen.tolist())
+    assert {3, 7, 11} <= set(chosen.tolist()) and len(chosen) == 53
+    assert len(index._candidates(coarse, lexical, [], config, keep=120)) >= 120  # keep wins
+    every = index._candidates(coarse, lexical, [], MatchConfig(candidates=0), keep=10)
+    assert (every == np.arange(400)).all()
