@@ -158,8 +158,7 @@ class ConceptIndex:
         owners = table.owners
         self._starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]).astype(np.int64)
         self._ends = np.r_[self._starts[1:], len(owners)].astype(np.int64)
-        self._is_blob = table.kinds == VIEW_BLOB
-        self._blob = np.flatnonzero(self._is_blob)
+        self._blob = np.flatnonzero(table.kinds == VIEW_BLOB)
         if (len(self._starts) != self.size or len(self._blob) != self.size
                 or not (self._blob == self._ends - 1).all()):
             raise ValueError("each concept needs contiguous views, labels first, blob last")
@@ -210,12 +209,11 @@ class ConceptIndex:
         index of the best label view of each (the blob view for a concept without labels)."""
         concepts = np.asarray(concepts, dtype=np.int64)
         found = self._dense(queries, concepts, config)
-        best = np.repeat(self._ends[concepts][np.newaxis, :] - 1, len(found.score), axis=0)
-        labelled = found.counts > 0
-        if labelled.any():
-            columns = _argmax_blocks(found.sims, found.offsets[labelled])
-            best[:, labelled] = found.views[columns]
-        return found.score, best
+        n_rows, n_columns = found.score.shape
+        rows = np.repeat(np.arange(n_rows), n_columns)
+        columns = np.tile(np.arange(n_columns), n_rows)
+        best = self._best_views(found, concepts, rows, columns)
+        return found.score, best.reshape(n_rows, n_columns)
 
     def _dense(self, queries: np.ndarray, concepts: np.ndarray, config: MatchConfig) -> _Dense:
         q = np.ascontiguousarray(queries, dtype=np.float32)
@@ -406,18 +404,3 @@ def _half_to_float(half: np.ndarray) -> np.ndarray:
     out *= np.float32(2.0**112)
     bits |= sign
     return out
-
-
-def _argmax_blocks(values: np.ndarray, starts: np.ndarray,
-                   block_max: np.ndarray | None = None) -> np.ndarray:
-    """For each row and each block ``[starts[i], starts[i+1])``, the column of its maximum.
-
-    ``block_max``: the blocks' maxima, when the caller has them already.
-    """
-    n_cols = values.shape[1]
-    ends = np.r_[starts[1:], n_cols]
-    if block_max is None:
-        block_max = np.maximum.reduceat(values, starts, axis=1)
-    expanded = np.repeat(block_max, ends - starts, axis=1)
-    columns = np.where(values >= expanded, np.arange(n_cols, dtype=np.int32), np.int32(n_cols))
-    return np.minimum.reduceat(columns, starts, axis=1)
