@@ -111,9 +111,9 @@ class VerbatimMatcher:
 
     def _setup(self, labels: Sequence[tuple[int, str]],
                entries: dict[tuple[str, ...], list[int]]) -> None:
-        self._entries = entries  # kept for :meth:`state`
-        # terms -> [(owner, label)]: short lists, a third of the memory of a dict per key.
-        self._index = {key: [labels[k] for k in known] for key, known in entries.items()}
+        self._labels = labels
+        # terms -> positions in ``labels``: short lists, a third of the memory of a dict per key.
+        self._index = entries
         self._longest: dict[str, int] = {}  # first term -> most terms of a label it starts
         for key in entries:
             if len(key) > self._longest.get(key[0], 0):
@@ -122,7 +122,7 @@ class VerbatimMatcher:
     def state(self) -> dict[str, list[Any]]:
         """The index as JSON-ready lists, for :meth:`from_state` with the same labels."""
         keys, bounds, positions = [], [0], []
-        for key, known in self._entries.items():
+        for key, known in self._index.items():
             keys.append(_SEPARATOR.join(key))
             positions.extend(known)
             bounds.append(len(positions))
@@ -154,12 +154,14 @@ class VerbatimMatcher:
         hits: list[LabelHit] = []
         for i in range(len(words)):
             for n in range(1, min(self._longest.get(keys[i], 0), len(words) - i) + 1):
-                owners = self._index.get(tuple(keys[i : i + n]))
-                if owners:
+                positions = self._index.get(tuple(keys[i : i + n]))
+                if positions:
                     start, end = words[i][1], words[i + n - 1][2]
                     if text.startswith(")", end) and "(" in text[start:end]:
                         end += 1  # "Java (computer programming)": keep the closing bracket
-                    hits.extend(LabelHit(owner, start, end, n, label) for owner, label in owners)
+                    for k in positions:
+                        owner, label = self._labels[k]
+                        hits.append(LabelHit(owner, start, end, n, label))
         return hits
 
 
