@@ -171,17 +171,17 @@ class SkillExtractor:
         )
         self._skill_list = list(self.taxonomy.skills.values())
         self._occupation_list = list(self.taxonomy.occupations.values())
-        lexical_cache = Path(cache_dir) if cache_dir else default_cache_dir()
+        lexical_cache = (Path(cache_dir) if cache_dir else default_cache_dir()) / "lexical"
         self._skills = ConceptIndex(
             self._tables["skills"], self.cache.vectors["skills"], _labels(self._skill_list),
-            lexical_cache=lexical_cache / "lexical",
+            lexical_cache=lexical_cache,
         )
         self._occupations = ConceptIndex(
             self._tables["occupations"],
             self.cache.vectors["occupations"],
             _labels(self._occupation_list),
             bare_variants=False,
-            lexical_cache=lexical_cache / "lexical",
+            lexical_cache=lexical_cache,
         )
         self._occupation_index = {o.uri: i for i, o in enumerate(self._occupation_list)}
         self._profile_sizes: dict[str, tuple[int, int]] = {}
@@ -486,9 +486,10 @@ class SkillExtractor:
         """How many essential and optional skills ESCO lists for an occupation."""
         size = self._profile_sizes.get(occupation_uri)
         if size is None:
-            relations = self.taxonomy.skills_of(occupation_uri).values()
-            essential = sum(1 for r in relations if r == "essential")
-            size = self._profile_sizes[occupation_uri] = (essential, len(relations) - essential)
+            size = self._profile_sizes[occupation_uri] = (
+                len(self.taxonomy.essential_skills(occupation_uri)),
+                len(self.taxonomy.optional_skills(occupation_uri)),
+            )
         return size
 
     def _evidence(self, sentences: Sequence[tuple[int, int, _Scored]], kind: Kind,
