@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Embedder", "TextKind"]
+__all__ = ["Embedder", "TextKind", "embed_distinct"]
 
 TextKind = Literal["query", "passage"]
 
@@ -45,3 +45,23 @@ class Embedder(Protocol):
         show_progress: bool = False,
     ) -> np.ndarray:
         """Return a ``(len(texts), dim)`` float32 array of L2-normalised vectors."""
+
+
+def embed_distinct(texts: Sequence[str], dim: int,
+                   encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """``encode`` each distinct text once; the rows come back in the order of ``texts``.
+
+    Raises:
+        TypeError: ``texts`` is one string rather than a sequence of them.
+    """
+    if isinstance(texts, str):
+        raise TypeError("embed() takes a sequence of texts, not one string")
+    texts = list(texts)
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32)
+    unique = list(dict.fromkeys(texts))
+    vectors = encode(unique)
+    if len(unique) != len(texts):
+        position = {text: i for i, text in enumerate(unique)}
+        vectors = vectors[[position[text] for text in texts]]
+    return vectors

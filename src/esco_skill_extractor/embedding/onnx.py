@@ -36,7 +36,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import ModelUnavailable
-from .base import TextKind
+from .base import TextKind, embed_distinct
 from .registry import ModelSpec
 
 __all__ = ["OnnxEmbedder", "OnnxVariant", "TokenOutput", "export_dir_for", "export_onnx"]
@@ -380,22 +380,17 @@ class OnnxEmbedder:
 
         Identical texts are encoded once; texts are batched by length (little padding).
         """
-        if isinstance(texts, str):
-            raise TypeError("embed() takes a sequence of texts, not one string")
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, self._dim), dtype=np.float32)
-        unique = list(dict.fromkeys(texts))
         prompt = self.spec.prompt(kind)
-        inputs = [prompt + t for t in unique] if prompt else unique
-        order = sorted(range(len(inputs)), key=lambda i: -len(inputs[i]))
-        vectors = np.empty((len(unique), self._dim), dtype=np.float32)
-        step = max(1, batch_size)
-        for start in range(0, len(order), step):
-            rows = order[start : start + step]
-            vectors[rows] = self.encode_tokens([inputs[i] for i in rows]).sentence
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        if len(unique) != len(texts):
-            position = {text: i for i, text in enumerate(unique)}
-            vectors = vectors[[position[text] for text in texts]]
-        return vectors
+
+        def encode(unique: list[str]) -> np.ndarray:
+            inputs = [prompt + t for t in unique] if prompt else unique
+            order = sorted(range(len(inputs)), key=lambda i: -len(inputs[i]))
+            vectors = np.empty((len(unique), self._dim), dtype=np.float32)
+            step = max(1, batch_size)
+            for start in range(0, len(order), step):
+                rows = order[start : start + step]
+                vectors[rows] = self.encode_tokens([inputs[i] for i in rows]).sentence
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            return vectors
+
+        return embed_distinct(texts, self._dim, encode)

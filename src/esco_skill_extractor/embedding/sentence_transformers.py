@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelUnavailable
-from .base import TextKind
+from .base import TextKind, embed_distinct
 from .registry import ModelSpec
 
 __all__ = ["PRECISION_ENV", "SentenceTransformerEmbedder"]
@@ -200,25 +200,19 @@ class SentenceTransformerEmbedder:
             >>> embedder.embed(["Python programming"], kind="query").shape  # doctest: +SKIP
             (1, 384)
         """
-        if isinstance(texts, str):
-            raise TypeError("embed() takes a sequence of texts, not one string")
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, self._dim), dtype=np.float32)
-        unique = list(dict.fromkeys(texts))
         prompt = self.spec.prompt(kind) or None
-        with self.query_autocast() if kind == "query" else contextlib.nullcontext():
-            vectors = self._model.encode(
-                unique,
-                prompt=prompt,
-                batch_size=batch_size,
-                show_progress_bar=show_progress,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-            )
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if len(unique) != len(texts):
-            position = {text: i for i, text in enumerate(unique)}
-            vectors = vectors[[position[text] for text in texts]]
-        return vectors
+
+        def encode(unique: list[str]) -> np.ndarray:
+            with self.query_autocast() if kind == "query" else contextlib.nullcontext():
+                vectors = self._model.encode(
+                    unique,
+                    prompt=prompt,
+                    batch_size=batch_size,
+                    show_progress_bar=show_progress,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                )
+            return np.ascontiguousarray(vectors, dtype=np.float32)
+
+        return embed_distinct(texts, self._dim, encode)
 
