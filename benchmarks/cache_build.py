@@ -68,8 +68,7 @@ print(json.dumps({
 
 
 def _run(phase: str, args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
-    command = [sys.executable, "-c", _CHILD, phase, args.model, args.device,
-               str(args.batch_size), args.dtype]
+    command = [sys.executable, "-c", _CHILD, phase, args.model, args.device, str(args.batch_size), args.dtype]
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)
     assert child.stdout is not None
@@ -109,9 +108,11 @@ def main() -> None:
         threads = torch.get_num_threads()
     except ImportError:
         threads = None
-    print(f"# cache build benchmark: {args.model} on {args.device}, {args.dtype}, "
-          f"batch {args.batch_size}; {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, torch threads {threads}, python {platform.python_version()}")
+    print(
+        f"# cache build benchmark: {args.model} on {args.device}, {args.dtype}, "
+        f"batch {args.batch_size}; {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, torch threads {threads}, python {platform.python_version()}"
+    )
     try:
         build = _run("build", args, env)
         cold = _run("cold", args, env)
@@ -125,19 +126,25 @@ def main() -> None:
     rows = " + ".join(f"{n} {r:,}" for n, r in build["rows"].items())
     texts = build["texts"] or {}
     info = build["build"] or {}
-    print(f"vectors: {rows} rows x {build['dim']} dims ({texts.get('unique', 0):,} distinct "
-          f"texts), {build['bytes'] / 1e6:.1f} MB on disk")
+    print(
+        f"vectors: {rows} rows x {build['dim']} dims ({texts.get('unique', 0):,} distinct "
+        f"texts), {build['bytes'] / 1e6:.1f} MB on disk"
+    )
     for name, result in (("build", build), ("cold start", cold)):
         marks = result["marks"]
-        print(f"{name:10}: ready after {result['ready_s']:.1f}s "
-              f"(imports {marks['imports_s']:.1f}s, taxonomy "
-              f"{marks['taxonomy_s'] - marks['imports_s']:.1f}s, model "
-              f"{marks['model_s'] - marks['taxonomy_s']:.1f}s, views "
-              f"{marks['views_s'] - marks['model_s']:.1f}s, cache "
-              f"{marks['cache_s'] - marks['views_s']:.1f}s), peak RSS "
-              f"{result['peak_rss_mb']:.0f} MB")
-    print(f"encoding: {info.get('seconds', 0):.1f}s, "
-          f"{info.get('texts_per_second') or 0:.0f} texts/s on {info.get('device')}")
+        print(
+            f"{name:10}: ready after {result['ready_s']:.1f}s "
+            f"(imports {marks['imports_s']:.1f}s, taxonomy "
+            f"{marks['taxonomy_s'] - marks['imports_s']:.1f}s, model "
+            f"{marks['model_s'] - marks['taxonomy_s']:.1f}s, views "
+            f"{marks['views_s'] - marks['model_s']:.1f}s, cache "
+            f"{marks['cache_s'] - marks['views_s']:.1f}s), peak RSS "
+            f"{result['peak_rss_mb']:.0f} MB"
+        )
+    print(
+        f"encoding: {info.get('seconds', 0):.1f}s, "
+        f"{info.get('texts_per_second') or 0:.0f} texts/s on {info.get('device')}"
+    )
 
 
 if __name__ == "__main__":

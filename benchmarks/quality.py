@@ -84,8 +84,12 @@ def set_metrics(predicted: Sequence[Sequence[str]], samples: Sequence[Sample]) -
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1,
-            "predicted_per_sentence": (tp + fp) / len(samples)}
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "predicted_per_sentence": (tp + fp) / len(samples),
+    }
 
 
 class Baseline:
@@ -107,8 +111,11 @@ class Baseline:
         class Blobs:  # the package's skills.csv text: labels and description, one string
             texts: tuple[str, ...]
 
-        blobs = Blobs(tuple(" ".join(" ".join([*s.all_labels, s.description]).split())
-                            for s in taxonomy.skills.values()))
+        blobs = Blobs(
+            tuple(
+                " ".join(" ".join([*s.all_labels, s.description]).split()) for s in taxonomy.skills.values()
+            )
+        )
         cached = EmbeddingCache().load_or_build(embedder, taxonomy, {"pypi_blobs": blobs})
         self._vectors = np.asarray(cached.vectors["pypi_blobs"], dtype=np.float32)
 
@@ -135,12 +142,14 @@ class Baseline:
         return out
 
 
-def evaluate(rank: Callable[..., list[list[str]]], extract: Callable[..., list[list[str]]],
-             samples: Sequence[Sample]) -> dict[str, float]:
+def evaluate(
+    rank: Callable[..., list[list[str]]], extract: Callable[..., list[list[str]]], samples: Sequence[Sample]
+) -> dict[str, float]:
     texts = [s.sentence for s in samples]
     started = time.perf_counter()
-    rankings = [[item[0] if isinstance(item, tuple) else item for item in row]
-                for row in rank(texts, top_k=10)]
+    rankings = [
+        [item[0] if isinstance(item, tuple) else item for item in row] for row in rank(texts, top_k=10)
+    ]
     ranked = time.perf_counter()
     predicted = extract(texts)
     done = time.perf_counter()
@@ -153,16 +162,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="folder with *_annotations.csv")
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
-    parser.add_argument("--backend", default="torch", choices=["torch", "onnx", "onnx-int8"],
-                        help="inference backend (onnx ones need the onnx extra)")
+    parser.add_argument(
+        "--backend",
+        default="torch",
+        choices=["torch", "onnx", "onnx-int8"],
+        help="inference backend (onnx ones need the onnx extra)",
+    )
     parser.add_argument("--baseline", action="store_true", help="also run the PyPI package's method")
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--skills-threshold", type=float, default=None,
-                        help="override the model's default skills threshold")
-    parser.add_argument("--sweep", action="store_true",
-                        help="also print extraction P/R/F1 over a range of thresholds")
-    parser.add_argument("--candidates", type=int, default=None,
-                        help="concepts per sentence scored in full (0: all; default: the default)")
+    parser.add_argument(
+        "--skills-threshold", type=float, default=None, help="override the model's default skills threshold"
+    )
+    parser.add_argument(
+        "--sweep", action="store_true", help="also print extraction P/R/F1 over a range of thresholds"
+    )
+    parser.add_argument(
+        "--candidates",
+        type=int,
+        default=None,
+        help="concepts per sentence scored in full (0: all; default: the default)",
+    )
     args = parser.parse_args(argv)
 
     from esco_skill_extractor import MatchConfig, SkillExtractor
@@ -173,8 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     label_map = load_label_map(args.data)
     config = MatchConfig() if args.candidates is None else MatchConfig(candidates=args.candidates)
-    extractor = SkillExtractor(model=args.model, skills_threshold=args.skills_threshold,
-                               backend=args.backend, config=config)
+    extractor = SkillExtractor(
+        model=args.model, skills_threshold=args.skills_threshold, backend=args.backend, config=config
+    )
     baseline = Baseline(extractor.embedder, extractor.taxonomy) if args.baseline else None
 
     report: dict[str, dict[str, dict[str, float]]] = {}
@@ -197,9 +217,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report[name][f"t={threshold:.2f}"] = set_metrics(at(texts), samples)
 
     if args.json:
-        print(json.dumps({"model": args.model, "backend": args.backend,
-                          "threshold": extractor.skills_threshold,
-                          "results": report}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "model": args.model,
+                    "backend": args.backend,
+                    "threshold": extractor.skills_threshold,
+                    "results": report,
+                },
+                indent=2,
+            )
+        )
         return 0
     backend = "" if args.backend == "torch" else f"   backend: {args.backend}"
     print(f"model: {args.model}   skills threshold: {extractor.skills_threshold}{backend}")
@@ -209,8 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, methods in report.items():
         for method, r in methods.items():
             ranking = "".join(f"{r[k]:>7.3f}" if k in r else f"{'':>7}" for k in ("rp@5", "rp@10", "mrr"))
-            print(f"{name:<18}{method:<10}{ranking}"
-                  f"{r['precision']:>7.3f}{r['recall']:>7.3f}{r['f1']:>7.3f}")
+            print(f"{name:<18}{method:<10}{ranking}{r['precision']:>7.3f}{r['recall']:>7.3f}{r['f1']:>7.3f}")
     return 0
 
 

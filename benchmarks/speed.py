@@ -122,7 +122,9 @@ def finish(extractor, corpus, throughput_s, n_skills, n_occupations, one_text):
          threshold=extractor.skills_threshold)
 """
 
-_OURS = _COMMON + r"""
+_OURS = (
+    _COMMON
+    + r"""
 from esco_skill_extractor import SkillExtractor
 extractor = SkillExtractor(model="all-MiniLM-L6-v2", device="cpu", backend=job["backend"],
                            segment_cache_size=job["segment_cache"],
@@ -142,8 +144,11 @@ if job["mode"] == "work":
     finish(extractor, corpus, throughput_s, n_skills, n_occupations,
            lambda text: extractor.extract([text]))
 """
+)
 
-_PYPI = _COMMON + r"""
+_PYPI = (
+    _COMMON
+    + r"""
 import warnings
 warnings.simplefilter("ignore")
 from esco_skill_extractor import SkillExtractor
@@ -164,15 +169,16 @@ if job["mode"] == "work":
     finish(extractor, corpus, throughput_s, n_skills, n_occupations,
            lambda text: (extractor.get_skills([text]), extractor.get_occupations([text])))
 """
+)
 
 
-def run_measured(python: str, code: str, job: dict[str, Any],
-                 env: dict[str, str]) -> dict[str, Any]:
+def run_measured(python: str, code: str, job: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     """Run one child; merge its JSON lines; add its wall time and peak RSS (``os.wait4``)."""
     started = time.perf_counter()
     with tempfile.TemporaryFile(mode="w+") as errors:
-        child = subprocess.Popen([python, "-c", code, json.dumps(job)], stdout=subprocess.PIPE,
-                                 stderr=errors, env=env, text=True)
+        child = subprocess.Popen(
+            [python, "-c", code, json.dumps(job)], stdout=subprocess.PIPE, stderr=errors, env=env, text=True
+        )
         assert child.stdout is not None
         lines = list(child.stdout)
         _, status, usage = os.wait4(child.pid, 0)
@@ -195,12 +201,24 @@ def ensure_venv(venv: Path, torch_version: str) -> str:
     marker = venv / f".esco-skill-extractor-{PYPI_VERSION}"
     if marker.exists():
         return str(python)
-    print(f"# installing esco-skill-extractor=={PYPI_VERSION} (torch=={torch_version}) into "
-          f"{venv}", file=sys.stderr)
+    print(
+        f"# installing esco-skill-extractor=={PYPI_VERSION} (torch=={torch_version}) into {venv}",
+        file=sys.stderr,
+    )
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    f"esco-skill-extractor=={PYPI_VERSION}", f"torch=={torch_version}"],
-                   check=True)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            f"esco-skill-extractor=={PYPI_VERSION}",
+            f"torch=={torch_version}",
+        ],
+        check=True,
+    )
     marker.touch()
     return str(python)
 
@@ -215,11 +233,17 @@ def f1_on_dev(data: Path, predicted: Sequence[Sequence[str]], samples: Sequence[
 
 def source_of_ours(python: str, env: dict[str, str]) -> dict[str, str]:
     """Which copy of the package the children import, and its git commit (dirty or not)."""
-    found = subprocess.run([python, "-c", "import esco_skill_extractor as e; print(e.__file__)"],
-                           capture_output=True, text=True, env=env, check=True).stdout.strip()
+    found = subprocess.run(
+        [python, "-c", "import esco_skill_extractor as e; print(e.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout.strip()
     folder = Path(found).parent
-    commit = subprocess.run(["git", "-C", str(folder), "describe", "--always", "--dirty"],
-                            capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(folder), "describe", "--always", "--dirty"], capture_output=True, text=True
+    ).stdout.strip()
     return {"package": str(folder), "git": commit or "not a git checkout"}
 
 
@@ -229,18 +253,22 @@ def load_average() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "benchmark",
-                        help="folder with *_annotations.csv (default: ../shared/benchmark)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=HERE.parent.parent / "shared" / "benchmark",
+        help="folder with *_annotations.csv (default: ../shared/benchmark)",
+    )
     parser.add_argument("--docs", type=int, default=300, help="texts in the corpus")
-    parser.add_argument("--latency-every", type=int, default=5,
-                        help="latency over every N-th text")
+    parser.add_argument("--latency-every", type=int, default=5, help="latency over every N-th text")
     parser.add_argument("--repeats", type=int, default=3, help="cold starts per system")
-    parser.add_argument("--build", action="store_true",
-                        help="also time the full embedding build of both (about 20 minutes)")
-    parser.add_argument("--backends", default="torch,onnx-int8",
-                        help="our backends, comma-separated")
-    parser.add_argument("--venv", type=Path,
-                        default=Path.home() / ".cache" / "esco-skill-extractor" / "bench-venv")
+    parser.add_argument(
+        "--build", action="store_true", help="also time the full embedding build of both (about 20 minutes)"
+    )
+    parser.add_argument("--backends", default="torch,onnx-int8", help="our backends, comma-separated")
+    parser.add_argument(
+        "--venv", type=Path, default=Path.home() / ".cache" / "esco-skill-extractor" / "bench-venv"
+    )
     parser.add_argument("--skip-pypi", action="store_true", help="measure ours only")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
@@ -268,62 +296,96 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="esco-speed-"))
     (workdir / "corpus.json").write_text(json.dumps(corpus), "utf-8")
     (workdir / "dev.json").write_text(json.dumps([s.sentence for s in samples]), "utf-8")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "TOKENIZERS_PARALLELISM": "false"}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
     torch_version = torch.__version__.split("+")[0]
     report: dict[str, Any] = {
         "machine": {
-            "cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
-            "torch": torch.__version__, "load_before": load_average(),
+            "cpu": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "load_before": load_average(),
         },
-        "corpus": {"texts": len(corpus), "words_min": min(words), "words_max": max(words),
-                   "words_mean": round(statistics.mean(words), 1),
-                   "distinct_sentences": len(sentences),
-                   "segments": len(segments), "distinct_segments": len(set(segments))},
+        "corpus": {
+            "texts": len(corpus),
+            "words_min": min(words),
+            "words_max": max(words),
+            "words_mean": round(statistics.mean(words), 1),
+            "distinct_sentences": len(sentences),
+            "segments": len(segments),
+            "distinct_segments": len(set(segments)),
+        },
         "runs": {},
     }
     python_ours = sys.executable
     report["ours"] = source_of_ours(python_ours, env)
     python_pypi = None if args.skip_pypi else ensure_venv(args.venv, torch_version)
     model_path = str(bundled_model_path())
-    base_job = {"corpus": str(workdir / "corpus.json"), "dev": str(workdir / "dev.json"),
-                "latency_every": args.latency_every, "model_path": model_path}
+    base_job = {
+        "corpus": str(workdir / "corpus.json"),
+        "dev": str(workdir / "dev.json"),
+        "latency_every": args.latency_every,
+        "model_path": model_path,
+    }
     configs: list[tuple[str, str, str, dict[str, Any]]] = []
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         for cache in (10_000, 0):
             name = f"ours {backend}, segment cache {'on' if cache else 'off'}"
-            configs.append((name, python_ours, _OURS,
-                            {"backend": backend, "segment_cache": cache}))
+            configs.append((name, python_ours, _OURS, {"backend": backend, "segment_cache": cache}))
         if backend == "torch":  # the default uses bfloat16 for queries where the CPU has it
-            configs.append(("ours torch float32, segment cache on", python_ours, _OURS,
-                            {"backend": backend, "segment_cache": 10_000,
-                             "env": {**env, "ESCO_TORCH_PRECISION": "float32"}}))
+            configs.append(
+                (
+                    "ours torch float32, segment cache on",
+                    python_ours,
+                    _OURS,
+                    {
+                        "backend": backend,
+                        "segment_cache": 10_000,
+                        "env": {**env, "ESCO_TORCH_PRECISION": "float32"},
+                    },
+                )
+            )
     # The package has our import name: a PYTHONPATH that points at our source must not
     # reach it.
     env_pypi = {k: v for k, v in env.items() if k != "PYTHONPATH"}
     if python_pypi:
-        configs.append((f"esco-skill-extractor {PYPI_VERSION}", python_pypi, _PYPI,
-                        {"env": env_pypi}))
+        configs.append((f"esco-skill-extractor {PYPI_VERSION}", python_pypi, _PYPI, {"env": env_pypi}))
 
     try:
         if args.build:
             build_home = workdir / "build-cache"
             build_env = {**env, "ESCO_CACHE_DIR": str(build_home)}
             report["build"] = {
-                "ours torch": run_measured(python_ours, _OURS, {
-                    **base_job, "mode": "build", "backend": "torch", "segment_cache": 0,
-                }, build_env),
+                "ours torch": run_measured(
+                    python_ours,
+                    _OURS,
+                    {
+                        **base_job,
+                        "mode": "build",
+                        "backend": "torch",
+                        "segment_cache": 0,
+                    },
+                    build_env,
+                ),
             }
             if python_pypi:
                 report["build"][f"esco-skill-extractor {PYPI_VERSION}"] = run_measured(
-                    python_pypi, _PYPI, {**base_job, "mode": "build"}, env_pypi)
+                    python_pypi, _PYPI, {**base_job, "mode": "build"}, env_pypi
+                )
         for name, python, code, extra in configs:
             child_env = extra.pop("env", env)
             # The first start builds a missing cache (onnx-int8 on a first run); then time.
             warm = run_measured(python, code, {**base_job, **extra, "mode": "cold"}, child_env)
-            colds = [run_measured(python, code, {**base_job, **extra, "mode": "cold"},
-                                  child_env) for _ in range(args.repeats)]
+            colds = [
+                run_measured(python, code, {**base_job, **extra, "mode": "cold"}, child_env)
+                for _ in range(args.repeats)
+            ]
             work = run_measured(python, code, {**base_job, **extra, "mode": "work"}, child_env)
             work["f1_dev"] = f1_on_dev(args.data, work.pop("predicted"), samples)
             report["runs"][name] = {
@@ -332,9 +394,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "cold_start_wall_s": statistics.median(c["wall_s"] for c in colds),
                 "cold_peak_rss_mb": max(c["peak_rss_mb"] for c in colds),
                 "texts_per_s": work["texts"] / work["throughput_s"],
-                **{k: work[k] for k in ("throughput_s", "p50_s", "p95_s", "latency_texts",
-                                        "skills", "occupations", "peak_rss_mb", "f1_dev",
-                                        "threshold")},
+                **{
+                    k: work[k]
+                    for k in (
+                        "throughput_s",
+                        "p50_s",
+                        "p95_s",
+                        "latency_texts",
+                        "skills",
+                        "occupations",
+                        "peak_rss_mb",
+                        "f1_dev",
+                        "threshold",
+                    )
+                },
             }
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -354,32 +427,47 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def print_report(report: dict[str, Any]) -> None:
     m, c = report["machine"], report["corpus"]
-    print(f"# {m['cpu']}, {m['cpus']} CPUs, torch {m['torch']} ({m['torch_threads']} threads), "
-          f"python {m['python']}; load average before {m['load_before']}, after "
-          f"{m['load_after']}")
+    print(
+        f"# {m['cpu']}, {m['cpus']} CPUs, torch {m['torch']} ({m['torch_threads']} threads), "
+        f"python {m['python']}; load average before {m['load_before']}, after "
+        f"{m['load_after']}"
+    )
     print(f"# ours: {report['ours']['package']} (git {report['ours']['git']})")
-    print(f"# corpus: {c['texts']} texts of {c['words_min']}-{c['words_max']} words (mean "
-          f"{c['words_mean']}) from {c['distinct_sentences']} distinct development sentences; "
-          f"{c['segments']} segments as our splitter cuts them, {c['distinct_segments']} "
-          "distinct")
-    header = (f"{'system':<40}{'texts/s':>9}{'x pypi':>8}{'p50 ms':>8}{'p95 ms':>8}"
-              f"{'F1 dev':>8}{'cold s':>8}{'x pypi':>8}{'RSS MB':>8}{'x pypi':>8}")
+    print(
+        f"# corpus: {c['texts']} texts of {c['words_min']}-{c['words_max']} words (mean "
+        f"{c['words_mean']}) from {c['distinct_sentences']} distinct development sentences; "
+        f"{c['segments']} segments as our splitter cuts them, {c['distinct_segments']} "
+        "distinct"
+    )
+    header = (
+        f"{'system':<40}{'texts/s':>9}{'x pypi':>8}{'p50 ms':>8}{'p95 ms':>8}"
+        f"{'F1 dev':>8}{'cold s':>8}{'x pypi':>8}{'RSS MB':>8}{'x pypi':>8}"
+    )
     print(header)
     print("-" * len(header))
     for name, r in report["runs"].items():
-        print(f"{name:<40}{r['texts_per_s']:>9.2f}{r.get('throughput_vs_pypi', 0):>8.2f}"
-              f"{r['p50_s'] * 1000:>8.0f}{r['p95_s'] * 1000:>8.0f}{r['f1_dev']:>8.3f}"
-              f"{r['cold_start_s']:>8.2f}{r.get('cold_start_vs_pypi', 0):>8.2f}"
-              f"{r['peak_rss_mb']:>8.0f}{r.get('peak_rss_vs_pypi', 0):>8.2f}")
-    print("texts/s: skills and occupations of every text (the package: get_skills + "
-          "get_occupations); cold: process start to ready, warm cache, median; RSS: peak of "
-          "the throughput run")
+        print(
+            f"{name:<40}{r['texts_per_s']:>9.2f}{r.get('throughput_vs_pypi', 0):>8.2f}"
+            f"{r['p50_s'] * 1000:>8.0f}{r['p95_s'] * 1000:>8.0f}{r['f1_dev']:>8.3f}"
+            f"{r['cold_start_s']:>8.2f}{r.get('cold_start_vs_pypi', 0):>8.2f}"
+            f"{r['peak_rss_mb']:>8.0f}{r.get('peak_rss_vs_pypi', 0):>8.2f}"
+        )
+    print(
+        "texts/s: skills and occupations of every text (the package: get_skills + "
+        "get_occupations); cold: process start to ready, warm cache, median; RSS: peak of "
+        "the throughput run"
+    )
     for name, b in report.get("build", {}).items():
         built = b.get("built") or {}
-        print(f"build {name}: ready after {b['ready_s']:.0f}s, peak RSS "
-              f"{b['peak_rss_mb']:.0f} MB" + (f" ({built.get('seconds', 0):.0f}s encoding, "
-                                             f"{built.get('texts_per_second', 0):.0f} texts/s)"
-                                             if built else ""))
+        print(
+            f"build {name}: ready after {b['ready_s']:.0f}s, peak RSS "
+            f"{b['peak_rss_mb']:.0f} MB"
+            + (
+                f" ({built.get('seconds', 0):.0f}s encoding, {built.get('texts_per_second', 0):.0f} texts/s)"
+                if built
+                else ""
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,12 @@ def mini_taxonomy() -> Taxonomy:
 
 def fake_extractor(cache_dir: Path, embedder: FakeEmbedder | None = None) -> SkillExtractor:
     """A fast extractor over the mini taxonomy (thresholds 0.6 / 0.55, the model defaults)."""
-    return SkillExtractor(embedder=embedder or FakeEmbedder(dim=64), taxonomy=mini_taxonomy(),
-                          cache_dir=cache_dir, show_progress=False)
+    return SkillExtractor(
+        embedder=embedder or FakeEmbedder(dim=64),
+        taxonomy=mini_taxonomy(),
+        cache_dir=cache_dir,
+        show_progress=False,
+    )
 
 
 def _escape(text: str) -> bytes:
@@ -45,8 +49,11 @@ def make_pdf(pages: list[list[str]]) -> bytes:
     objects.append(b"")  # the page tree, filled in below
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     for lines in pages:
-        body = b"BT /F1 12 Tf 14 TL 72 720 Td " + b" ".join(
-            b"(" + _escape(line) + b") Tj T*" for line in lines) + b" ET"
+        body = (
+            b"BT /F1 12 Tf 14 TL 72 720 Td "
+            + b" ".join(b"(" + _escape(line) + b") Tj T*" for line in lines)
+            + b" ET"
+        )
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(body), body))
         content_id = len(objects)
         objects.append(
@@ -66,8 +73,7 @@ def make_pdf(pages: list[list[str]]) -> bytes:
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for offset in offsets:
         out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-              % (len(objects) + 1, xref))
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
     return out.getvalue()
 
 

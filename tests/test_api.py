@@ -98,17 +98,35 @@ def test_health_when_ready(client: TestClient) -> None:
 
 def test_categories(client: TestClient) -> None:
     body = client.get("/categories").json()
-    assert body["categories"] == {"digital": 15, "green": 0, "transversal": 0, "language": 0,
-                                  "research": 0, "digComp": 0}
+    assert body["categories"] == {
+        "digital": 15,
+        "green": 0,
+        "transversal": 0,
+        "language": 0,
+        "research": 0,
+        "digComp": 0,
+    }
     assert body["total_skills"] == 41 and body["categorized_skills"] == 15
 
 
 def test_openapi_and_docs(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
-    for path in ("/", "/health", "/categories", "/extract-rich", "/extract-basic",
-                 "/extract-pdf-skills", "/extract", "/extract-skills", "/extract-occupations",
-                 "/search/skills", "/search/occupations", "/skills/{uri}",
-                 "/occupations/{uri}", "/metrics"):
+    for path in (
+        "/",
+        "/health",
+        "/categories",
+        "/extract-rich",
+        "/extract-basic",
+        "/extract-pdf-skills",
+        "/extract",
+        "/extract-skills",
+        "/extract-occupations",
+        "/search/skills",
+        "/search/occupations",
+        "/skills/{uri}",
+        "/occupations/{uri}",
+        "/metrics",
+    ):
         assert path in schema["paths"], path
     rich = schema["components"]["schemas"]["RichSkill"]["properties"]
     assert {"reuseLevel", "usedInOccupations", "evidence"} <= set(rich)
@@ -171,8 +189,7 @@ def test_health_when_loading_failed(caplog: pytest.LogCaptureFixture) -> None:
 # -- extraction ---------------------------------------------------------------------------------
 def test_extract_rich(client: TestClient) -> None:
     # The fake embedder's scores are not calibrated: a lone "SQL" scores about 0.58.
-    response = client.post("/extract-rich", json={"text": JOB_AD, "max_results": 25,
-                                                  "skills_threshold": 0.5})
+    response = client.post("/extract-rich", json={"text": JOB_AD, "max_results": 25, "skills_threshold": 0.5})
     assert response.status_code == 200
     body = response.json()
     uris = [s["uri"] for s in body["skills"]]
@@ -184,12 +201,15 @@ def test_extract_rich(client: TestClient) -> None:
     assert python["usedInOccupations"]["breakdown"] == {"essential": 0, "optional": 1}
     for item in body["skills"] + body["occupations"]:
         for span in item["evidence"]:
-            assert JOB_AD[span["start"]:span["end"]] == span["text"]
+            assert JOB_AD[span["start"] : span["end"]] == span["text"]
     developer = next(o for o in body["occupations"] if o["uri"] == SOFTWARE_DEVELOPER)
     assert developer["iscoGroup"] == "2512"
     # skills found in the text come first among the required ones
     assert set(developer["requiredSkills"]["optional"][:3]) == {
-        "Java (computer programming)", "Python (computer programming)", "SQL"}
+        "Java (computer programming)",
+        "Python (computer programming)",
+        "SQL",
+    }
     assert developer["requiredSkills"]["totalEssential"] == 5
     assert sum(developer["skillCategories"].values()) == 10
     meta = body["metadata"]
@@ -202,8 +222,9 @@ def test_extract_rich(client: TestClient) -> None:
 
 
 def test_extract_rich_options(client: TestClient) -> None:
-    strict = client.post("/extract-rich", json={"text": JOB_AD, "skills_threshold": 0.9,
-                                                "occupations_threshold": 0.99}).json()
+    strict = client.post(
+        "/extract-rich", json={"text": JOB_AD, "skills_threshold": 0.9, "occupations_threshold": 0.99}
+    ).json()
     assert all(s["similarity"] >= 0.9 for s in strict["skills"])
     assert strict["metadata"]["thresholds"] == {"skills": 0.9, "occupations": 0.99}
     one = client.post("/extract-rich", json={"text": JOB_AD, "max_results": 1}).json()
@@ -233,12 +254,13 @@ def test_extract_batch(client: TestClient) -> None:
         assert len(result["skills"]) <= 5
         for match in result["skills"] + result["occupations"]:
             for span in match["evidence"]:
-                assert text[span["start"]:span["end"]] == span["text"]
+                assert text[span["start"] : span["end"]] == span["text"]
     assert body["results"][1]["occupations"][0]["uri"] == COOK
     assert body["results"][2] == {"index": 2, "language": "en", "skills": [], "occupations": []}
     assert body["thresholds"] == {"skills": 0.6, "occupations": 0.55}
-    skills_only = client.post("/extract", json={"texts": ["Python and SQL"],
-                                                "infer_occupations": False}).json()
+    skills_only = client.post(
+        "/extract", json={"texts": ["Python and SQL"], "infer_occupations": False}
+    ).json()
     assert all(o["source"] == "text" for o in skills_only["results"][0]["occupations"])
     assert client.post("/extract", json={"texts": []}).json()["results"] == []
 
@@ -258,8 +280,7 @@ def test_empty_text_gives_empty_results(client: TestClient, text: str) -> None:
     rich = client.post("/extract-rich", json={"text": text})
     assert rich.status_code == 200
     assert rich.json()["skills"] == [] and rich.json()["occupations"] == []
-    assert client.post("/extract-basic", json={"text": text}).json() == {
-        "skills": [], "occupations": []}
+    assert client.post("/extract-basic", json={"text": text}).json() == {"skills": [], "occupations": []}
     assert client.post("/extract-skills", json=[text]).json() == [[]]
     assert client.post("/extract-occupations", json=[text]).json() == [[]]
 
@@ -282,8 +303,7 @@ def test_empty_text_gives_empty_results(client: TestClient, text: str) -> None:
         (["x"], ["request body"]),
     ],
 )
-def test_wrong_fields_answer_422_naming_the_field(client: TestClient, body: Any,
-                                                   words: list[str]) -> None:
+def test_wrong_fields_answer_422_naming_the_field(client: TestClient, body: Any, words: list[str]) -> None:
     for path in ("/extract-rich", "/extract-basic"):
         response = client.post(path, json=body)
         assert_error(response, 422, *words)
@@ -292,8 +312,7 @@ def test_wrong_fields_answer_422_naming_the_field(client: TestClient, body: Any,
 
 
 def test_unknown_language_answers_422(client: TestClient) -> None:
-    assert_error(client.post("/extract-rich", json={"text": "x", "language": "xx"}), 422,
-                 "'xx'", "en, de")
+    assert_error(client.post("/extract-rich", json={"text": "x", "language": "xx"}), 422, "'xx'", "en, de")
 
 
 @pytest.mark.parametrize("path", ["/extract-rich", "/extract", "/extract-skills"])
@@ -328,8 +347,7 @@ def test_limits_answer_413(extractor: SkillExtractor) -> None:
 def test_body_over_the_request_limit_answers_413(extractor: SkillExtractor) -> None:
     client = client_with(extractor, max_request_bytes=2_000_000, max_upload_bytes=500)
     text = "Python " * 300_000
-    assert_error(client.post("/extract-rich", json={"text": text}), 413, "too large",
-                 "2,000,000 bytes")
+    assert_error(client.post("/extract-rich", json={"text": text}), 413, "too large", "2,000,000 bytes")
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it streams
         yield b'{"text": "'
@@ -337,8 +355,7 @@ def test_body_over_the_request_limit_answers_413(extractor: SkillExtractor) -> N
             yield b"Python " * 10_000
         yield b'"}'
 
-    streamed = client.post("/extract-rich", content=chunks(),
-                           headers={"content-type": "application/json"})
+    streamed = client.post("/extract-rich", content=chunks(), headers={"content-type": "application/json"})
     assert_error(streamed, 413, "too large")
     assert_error(upload(client, PDF * 5000), 413, "too large")
 
@@ -348,17 +365,18 @@ def test_unknown_route_and_method(client: TestClient) -> None:
     assert_error(client.get("/extract-rich"), 405)
 
 
-def test_unexpected_errors_answer_a_generic_500(extractor: SkillExtractor,
-                                                monkeypatch: pytest.MonkeyPatch,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_unexpected_errors_answer_a_generic_500(
+    extractor: SkillExtractor, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internals /etc/passwd")
 
     client = client_with(extractor)
     monkeypatch.setattr(extractor, "extract", broken)
     with caplog.at_level(logging.ERROR):
-        response = client.post("/extract-rich", json={"text": "x"},
-                               headers={"Origin": "https://front.example"})
+        response = client.post(
+            "/extract-rich", json={"text": "x"}, headers={"Origin": "https://front.example"}
+        )
     detail = assert_error(response, 500, "server log")
     assert "secret" not in response.text and "RuntimeError" not in response.text
     assert response.headers["access-control-allow-origin"] == "*"
@@ -371,12 +389,18 @@ def test_unexpected_errors_answer_a_generic_500(extractor: SkillExtractor,
 
 @pytest.mark.parametrize(
     ("error", "status"),
-    [(InputError("bad"), 422), (ConceptNotFound("none"), 404), (ModelUnavailable("m"), 503),
-     (CacheCorrupted("c"), 503), (TaxonomyFormatError("t"), 500), (EscoError("e"), 500)],
+    [
+        (InputError("bad"), 422),
+        (ConceptNotFound("none"), 404),
+        (ModelUnavailable("m"), 503),
+        (CacheCorrupted("c"), 503),
+        (TaxonomyFormatError("t"), 500),
+        (EscoError("e"), 500),
+    ],
 )
-def test_library_errors_map_to_status_codes(extractor: SkillExtractor,
-                                            monkeypatch: pytest.MonkeyPatch,
-                                            error: EscoError, status: int) -> None:
+def test_library_errors_map_to_status_codes(
+    extractor: SkillExtractor, monkeypatch: pytest.MonkeyPatch, error: EscoError, status: int
+) -> None:
     assert status_for(error) == status
 
     def failing(*args: Any, **kwargs: Any) -> Any:
@@ -389,28 +413,40 @@ def test_library_errors_map_to_status_codes(extractor: SkillExtractor,
 
 
 def test_describe_validation_errors() -> None:
-    text = describe_validation_errors([
-        {"type": "missing", "loc": ("body", "text"), "msg": "Field required"},
-        {"type": "less_than_equal", "loc": ("query", "limit"), "msg": "too big"},
-        {"type": "int_parsing", "loc": ("body", "max_results"), "msg": "not an int"},
-        {"type": "json_invalid", "loc": ("body", 7), "msg": "JSON decode error",
-         "ctx": {"error": "Expecting value"}},
-    ])
-    assert text == ("Invalid request: text: Field required; query parameter 'limit': too big; "
-                    "max_results: not an int; malformed JSON in the request body "
-                    "(Expecting value at character 7)")
+    text = describe_validation_errors(
+        [
+            {"type": "missing", "loc": ("body", "text"), "msg": "Field required"},
+            {"type": "less_than_equal", "loc": ("query", "limit"), "msg": "too big"},
+            {"type": "int_parsing", "loc": ("body", "max_results"), "msg": "not an int"},
+            {
+                "type": "json_invalid",
+                "loc": ("body", 7),
+                "msg": "JSON decode error",
+                "ctx": {"error": "Expecting value"},
+            },
+        ]
+    )
+    assert text == (
+        "Invalid request: text: Field required; query parameter 'limit': too big; "
+        "max_results: not an int; malformed JSON in the request body "
+        "(Expecting value at character 7)"
+    )
 
 
 # -- uploads ------------------------------------------------------------------------------------
-PDF = make_pdf([["We are hiring a software developer.", "Python and SQL"],
-                ["Teamwork principles, communication"]])
+PDF = make_pdf(
+    [["We are hiring a software developer.", "Python and SQL"], ["Teamwork principles, communication"]]
+)
 
 
-def upload(client: TestClient, data: bytes, name: str = "cv.pdf",
-           content_type: str = "application/pdf", **form: Any) -> httpx.Response:
-    return client.post("/extract-pdf-skills", files={"pdf": (name, data, content_type)},
-                       data={k: str(v).lower() if isinstance(v, bool) else str(v)
-                             for k, v in form.items()})
+def upload(
+    client: TestClient, data: bytes, name: str = "cv.pdf", content_type: str = "application/pdf", **form: Any
+) -> httpx.Response:
+    return client.post(
+        "/extract-pdf-skills",
+        files={"pdf": (name, data, content_type)},
+        data={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in form.items()},
+    )
 
 
 def test_pdf_upload_basic(client: TestClient) -> None:
@@ -424,18 +460,19 @@ def test_pdf_upload_basic(client: TestClient) -> None:
     assert meta["text_length"] == len(meta["processedText"]) > 0
     assert meta["thresholds"] == {"skills": 0.6, "occupations": 0.55}
     assert meta["rich_data"] is False
-    assert body["source_info"] == {"filename": "cv.pdf", "pages": 2,
-                                   "text_length": meta["text_length"]}
+    assert body["source_info"] == {"filename": "cv.pdf", "pages": 2, "text_length": meta["text_length"]}
 
 
 def test_pdf_upload_rich(client: TestClient) -> None:
-    body = upload(client, PDF, rich_data=True, max_results=100, skills_threshold=0.5,
-                  occupations_threshold=0.5).json()
+    body = upload(
+        client, PDF, rich_data=True, max_results=100, skills_threshold=0.5, occupations_threshold=0.5
+    ).json()
     python = next(s for s in body["skills"] if s["uri"] == PYTHON)
     assert python["categories"] == ["digital"]
     text = body["metadata"]["processedText"]
-    assert python["evidence"][0]["text"] == text[python["evidence"][0]["start"]:
-                                                 python["evidence"][0]["end"]]
+    assert (
+        python["evidence"][0]["text"] == text[python["evidence"][0]["start"] : python["evidence"][0]["end"]]
+    )
     assert body["metadata"]["rich_data"] is True and body["metadata"]["pages"] == 2
     assert body["metadata"]["thresholds"] == {"skills": 0.5, "occupations": 0.5}
     one = upload(client, PDF, rich_data=True, max_results=1).json()
@@ -445,8 +482,7 @@ def test_pdf_upload_rich(client: TestClient) -> None:
 def test_docx_and_text_uploads(client: TestClient) -> None:
     docx = make_docx(["We are hiring a software developer."], [["Python", "SQL"]])
     # The fake embedder's scores are not calibrated: a lone "SQL" scores about 0.58.
-    body = upload(client, docx, "cv.docx", "application/octet-stream",
-                  skills_threshold=0.5).json()
+    body = upload(client, docx, "cv.docx", "application/octet-stream", skills_threshold=0.5).json()
     assert body["metadata"]["file_type"] == "docx" and body["metadata"]["pages"] is None
     assert "SQL" in body["skills"]
     text = upload(client, b"Python and SQL\nCook wanted", "cv.txt", "text/plain").json()
@@ -458,8 +494,7 @@ def test_docx_and_text_uploads(client: TestClient) -> None:
     ("data", "status", "words"),
     [
         (b"", 400, ["empty"]),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), 400,
-         ["unsupported", "PDF"]),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), 400, ["unsupported", "PDF"]),
         (encrypt_pdf(PDF), 400, ["encrypted"]),
         (PDF[: len(PDF) // 2], 400, ["corrupt"]),
         (b"%PDF-1.7\n" + bytes(range(256)) * 4, 400, ["corrupt"]),
@@ -482,14 +517,15 @@ def test_upload_limits(extractor: SkillExtractor) -> None:
 
 @pytest.mark.parametrize(
     ("form", "words"),
-    [({"skills_threshold": 1.5}, ["skills_threshold"]),
-     ({"occupations_threshold": -1}, ["occupations_threshold"]),
-     ({"skills_threshold": "nan"}, ["skills_threshold"]),
-     ({"max_results": 0}, ["max_results"]),
-     ({"rich_data": "maybe"}, ["rich_data"])],
+    [
+        ({"skills_threshold": 1.5}, ["skills_threshold"]),
+        ({"occupations_threshold": -1}, ["occupations_threshold"]),
+        ({"skills_threshold": "nan"}, ["skills_threshold"]),
+        ({"max_results": 0}, ["max_results"]),
+        ({"rich_data": "maybe"}, ["rich_data"]),
+    ],
 )
-def test_bad_upload_fields_answer_422(client: TestClient, form: dict[str, Any],
-                                      words: list[str]) -> None:
+def test_bad_upload_fields_answer_422(client: TestClient, form: dict[str, Any], words: list[str]) -> None:
     assert_error(upload(client, PDF, **form), 422, *words)
 
 
@@ -517,14 +553,15 @@ def test_search_occupations(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     ("params", "words"),
-    [({}, ["query parameter 'query'", "required"]),
-     ({"query": "x", "limit": 0}, ["limit"]),
-     ({"query": "x", "limit": 101}, ["limit"]),
-     ({"query": "x", "limit": "ten"}, ["limit"]),
-     ({"query": "x", "language": "xx"}, ["language"])],
+    [
+        ({}, ["query parameter 'query'", "required"]),
+        ({"query": "x", "limit": 0}, ["limit"]),
+        ({"query": "x", "limit": 101}, ["limit"]),
+        ({"query": "x", "limit": "ten"}, ["limit"]),
+        ({"query": "x", "language": "xx"}, ["language"]),
+    ],
 )
-def test_bad_search_parameters(client: TestClient, params: dict[str, Any],
-                               words: list[str]) -> None:
+def test_bad_search_parameters(client: TestClient, params: dict[str, Any], words: list[str]) -> None:
     assert_error(client.get("/search/skills", params=params), 422, *words)
 
 
@@ -558,8 +595,7 @@ def test_unknown_concepts_answer_404(client: TestClient) -> None:
 
 def test_concept_uri() -> None:
     full = "http://data.europa.eu/esco/skill/abc-1"
-    for value in (full, "abc-1", "skill/abc-1", "http:/data.europa.eu/esco/skill/abc-1",
-                  f" {full}/ "):
+    for value in (full, "abc-1", "skill/abc-1", "http:/data.europa.eu/esco/skill/abc-1", f" {full}/ "):
         assert concept_uri(value, "skill") == full
     assert concept_uri(full, "occupation") == full  # a skill URI is not rewritten
 
@@ -569,32 +605,42 @@ FRONT_END = "https://esco-front.vercel.app"
 
 
 def test_cors_preflight_with_the_front_ends_custom_header(client: TestClient) -> None:
-    response = client.options("/extract-rich", headers={
-        "Origin": FRONT_END,
-        "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type,skip_zrok_interstitial,user-agent",
-    })
+    response = client.options(
+        "/extract-rich",
+        headers={
+            "Origin": FRONT_END,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,skip_zrok_interstitial,user-agent",
+        },
+    )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "*"
     assert "skip_zrok_interstitial" in response.headers["access-control-allow-headers"]
     assert "POST" in response.headers["access-control-allow-methods"]
-    simple = client.post("/extract-basic", json={"text": "Cook"},
-                         headers={"Origin": FRONT_END, "skip_zrok_interstitial": "1"})
+    simple = client.post(
+        "/extract-basic", json={"text": "Cook"}, headers={"Origin": FRONT_END, "skip_zrok_interstitial": "1"}
+    )
     assert simple.headers["access-control-allow-origin"] == "*"
     error = client.post("/extract-basic", json={}, headers={"Origin": FRONT_END})
     assert error.status_code == 422 and error.headers["access-control-allow-origin"] == "*"
 
 
 def test_cors_is_configurable(extractor: SkillExtractor) -> None:
-    client = client_with(extractor, cors_origins=["https://only.example"],
-                         cors_headers=["content-type"])
-    preflight = {"Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "skip_zrok_interstitial"}
+    client = client_with(extractor, cors_origins=["https://only.example"], cors_headers=["content-type"])
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "skip_zrok_interstitial",
+    }
     denied = client.options("/extract-rich", headers={"Origin": FRONT_END, **preflight})
     assert denied.status_code == 400
-    allowed = client.options("/extract-rich", headers={
-        "Origin": "https://only.example", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type"})
+    allowed = client.options(
+        "/extract-rich",
+        headers={
+            "Origin": "https://only.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://only.example"
 
@@ -606,8 +652,7 @@ def test_metrics(client: TestClient) -> None:
     client.get(f"/skills/{PYTHON_ID}")
     client.get("/nowhere")
     response = client.get("/metrics")
-    assert response.status_code == 200 and response.headers["content-type"].startswith(
-        "text/plain")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     text = response.text
     assert 'esco_http_requests_total{method="POST",route="/extract-rich",status="200"} 1.0' in text
     assert 'esco_http_errors_total{method="POST",route="/extract-rich",status="422"} 1.0' in text
@@ -677,8 +722,9 @@ def test_concurrent_requests_are_safe_and_off_the_event_loop(tmp_path: Path) -> 
     assert calls < len(texts)  # concurrent requests were batched
 
 
-def test_a_failing_text_does_not_fail_its_batch(extractor: SkillExtractor,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_text_does_not_fail_its_batch(
+    extractor: SkillExtractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = extractor.extract
 
     def picky(texts: Sequence[str], **options: Any) -> Any:
@@ -694,8 +740,7 @@ def test_a_failing_text_does_not_fail_its_batch(extractor: SkillExtractor,
     async def run_all() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            return await asyncio.gather(
-                *(http.post("/extract-basic", json={"text": t}) for t in texts))
+            return await asyncio.gather(*(http.post("/extract-basic", json={"text": t}) for t in texts))
 
     responses = asyncio.run(run_all())
     for text, response in zip(texts, responses, strict=True):
@@ -750,10 +795,26 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, dict[str, Any]]]:
 def test_serve_command(served: list[tuple[Any, dict[str, Any]]]) -> None:
     from esco_skill_extractor.cli import cli
 
-    result = CliRunner().invoke(cli, [
-        "serve", "-m", "all-MiniLM-L6-v2", "-s", "0.5", "--occupation-threshold", "0.4",
-        "-d", "cpu", "--host", "0.0.0.0", "-p", "9001", "--threads", "2",
-    ])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "serve",
+            "-m",
+            "all-MiniLM-L6-v2",
+            "-s",
+            "0.5",
+            "--occupation-threshold",
+            "0.4",
+            "-d",
+            "cpu",
+            "--host",
+            "0.0.0.0",
+            "-p",
+            "9001",
+            "--threads",
+            "2",
+        ],
+    )
     assert result.exit_code == 0, result.output
     [(app, options)] = served
     assert options == {"host": "0.0.0.0", "port": 9001, "log_level": "info"}
@@ -766,10 +827,24 @@ def test_serve_command(served: list[tuple[Any, dict[str, Any]]]) -> None:
 def test_serve_accepts_the_pypi_spellings(served: list[tuple[Any, dict[str, Any]]]) -> None:
     from esco_skill_extractor.cli import cli
 
-    result = CliRunner().invoke(cli, [
-        "serve", "--model", "m", "--skill_threshold", "0.45", "--occupation_threshold", "0.5",
-        "--device", "cpu", "-c", "localhost", "--port", "8000",
-    ])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "serve",
+            "--model",
+            "m",
+            "--skill_threshold",
+            "0.45",
+            "--occupation_threshold",
+            "0.5",
+            "--device",
+            "cpu",
+            "-c",
+            "localhost",
+            "--port",
+            "8000",
+        ],
+    )
     assert result.exit_code == 0, result.output
     [(app, options)] = served
     assert (options["host"], options["port"]) == ("localhost", 8000)
@@ -786,14 +861,14 @@ def test_serve_rejects_bad_values(served: list[tuple[Any, dict[str, Any]]]) -> N
 
 
 def test_serve_with_workers_passes_settings_through_the_environment(
-        served: list[tuple[Any, dict[str, Any]]], monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list[tuple[Any, dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import os
 
     from esco_skill_extractor.cli import cli
 
     monkeypatch.setattr(os, "environ", dict(os.environ))
-    result = CliRunner().invoke(cli, ["serve", "-w", "2", "-m", "all-MiniLM-L6-v2",
-                                      "-s", "0.5"])
+    result = CliRunner().invoke(cli, ["serve", "-w", "2", "-m", "all-MiniLM-L6-v2", "-s", "0.5"])
     assert result.exit_code == 0, result.output
     [(app, options)] = served
     assert app == "esco_skill_extractor.api.app:create_app"
@@ -806,14 +881,16 @@ def test_serve_with_workers_passes_settings_through_the_environment(
 
 @pytest.mark.parametrize(
     ("args", "expected"),
-    [([], ["serve"]),
-     (["-m", "x", "-s", "0.5", "-p", "9000"], ["serve", "-m", "x", "-s", "0.5", "-p", "9000"]),
-     (["--skill_threshold", "0.5"], ["serve", "--skill_threshold", "0.5"]),
-     (["info"], ["info"]),
-     (["--model", "x", "info", "--json"], ["--model", "x", "info", "--json"]),
-     (["serve", "-p", "1"], ["serve", "-p", "1"]),
-     (["--help"], ["--help"]),
-     (["--version"], ["--version"])],
+    [
+        ([], ["serve"]),
+        (["-m", "x", "-s", "0.5", "-p", "9000"], ["serve", "-m", "x", "-s", "0.5", "-p", "9000"]),
+        (["--skill_threshold", "0.5"], ["serve", "--skill_threshold", "0.5"]),
+        (["info"], ["info"]),
+        (["--model", "x", "info", "--json"], ["--model", "x", "info", "--json"]),
+        (["serve", "-p", "1"], ["serve", "-p", "1"]),
+        (["--help"], ["--help"]),
+        (["--version"], ["--version"]),
+    ],
 )
 def test_python_m_routes_options_to_serve(args: list[str], expected: list[str]) -> None:
     from esco_skill_extractor.__main__ import route
@@ -825,8 +902,9 @@ def test_python_m_starts_the_server(served: list[tuple[Any, dict[str, Any]]]) ->
     from esco_skill_extractor.__main__ import main
 
     with pytest.raises(SystemExit) as exit_info:
-        main(["-m", "all-MiniLM-L6-v2", "-s", "0.5", "-o", "0.5", "-d", "cpu", "-c",
-              "127.0.0.1", "-p", "9002"])
+        main(
+            ["-m", "all-MiniLM-L6-v2", "-s", "0.5", "-o", "0.5", "-d", "cpu", "-c", "127.0.0.1", "-p", "9002"]
+        )
     assert exit_info.value.code == 0
     [(app, options)] = served
     assert options["port"] == 9002 and app.state.settings.model == "all-MiniLM-L6-v2"
@@ -834,20 +912,25 @@ def test_python_m_starts_the_server(served: list[tuple[Any, dict[str, Any]]]) ->
 
 # -- the real bundled model ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def bundled_client(tmp_path_factory: pytest.TempPathFactory,
-                   bundled_embedder: Any) -> Iterator[TestClient]:
-    extractor = SkillExtractor(embedder=bundled_embedder, taxonomy=mini_taxonomy(),
-                               cache_dir=tmp_path_factory.mktemp("bundled"),
-                               show_progress=False)
+def bundled_client(tmp_path_factory: pytest.TempPathFactory, bundled_embedder: Any) -> Iterator[TestClient]:
+    extractor = SkillExtractor(
+        embedder=bundled_embedder,
+        taxonomy=mini_taxonomy(),
+        cache_dir=tmp_path_factory.mktemp("bundled"),
+        show_progress=False,
+    )
     with TestClient(create_app(Settings(), extractor=extractor)) as test_client:
         yield test_client
 
 
 @pytest.mark.slow
 def test_bundled_model_rich_extraction(bundled_client: TestClient) -> None:
-    body = bundled_client.post("/extract-rich", json={
-        "text": "Senior Python developer wanted. You write SQL queries every day.",
-    }).json()
+    body = bundled_client.post(
+        "/extract-rich",
+        json={
+            "text": "Senior Python developer wanted. You write SQL queries every day.",
+        },
+    ).json()
     uris = [s["uri"] for s in body["skills"]]
     assert PYTHON in uris and SQL in uris
     assert body["occupations"] and body["occupations"][0]["uri"] == SOFTWARE_DEVELOPER

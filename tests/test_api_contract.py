@@ -29,20 +29,19 @@ ESCO_SKILL = re.compile(r"^http://data\.europa\.eu/esco/skill/[0-9a-f-]{36}$")
 ESCO_OCCUPATION = re.compile(r"^http://data\.europa\.eu/esco/occupation/[0-9a-f-]{36}$")
 COLLECTIONS = {"digital", "green", "transversal", "language", "research", "digComp"}
 FRONT_END = "https://esco-front.vercel.app"
-FRONT_END_HEADERS = {"Origin": FRONT_END, "skip_zrok_interstitial": "1",
-                     "User-Agent": "esco-frontend-client"}
+FRONT_END_HEADERS = {"Origin": FRONT_END, "skip_zrok_interstitial": "1", "User-Agent": "esco-frontend-client"}
 
 
 @pytest.fixture(scope="module", params=["fake", pytest.param("bundled", marks=pytest.mark.slow)])
-def client(request: pytest.FixtureRequest,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     cache = tmp_path_factory.mktemp(f"contract-{request.param}")
     if request.param == "fake":
         extractor = fake_extractor(cache)
     else:
         embedder = request.getfixturevalue("bundled_embedder")
-        extractor = SkillExtractor(embedder=embedder, taxonomy=mini_taxonomy(), cache_dir=cache,
-                                   show_progress=False)
+        extractor = SkillExtractor(
+            embedder=embedder, taxonomy=mini_taxonomy(), cache_dir=cache, show_progress=False
+        )
     with TestClient(create_app(Settings(), extractor=extractor)) as test_client:
         test_client.extractor = extractor  # type: ignore[attr-defined]
         yield test_client
@@ -62,10 +61,12 @@ def is_number(value: Any) -> bool:
 
 
 # -- PyPI package ---------------------------------------------------------------------------
-@pytest.mark.parametrize(("path", "pattern"), [("/extract-skills", ESCO_SKILL),
-                                               ("/extract-occupations", ESCO_OCCUPATION)])
-def test_pypi_array_in_array_of_arrays_of_uris_out(client: TestClient, path: str,
-                                                   pattern: re.Pattern[str]) -> None:
+@pytest.mark.parametrize(
+    ("path", "pattern"), [("/extract-skills", ESCO_SKILL), ("/extract-occupations", ESCO_OCCUPATION)]
+)
+def test_pypi_array_in_array_of_arrays_of_uris_out(
+    client: TestClient, path: str, pattern: re.Pattern[str]
+) -> None:
     texts = [JOB_AD, "Cook wanted for our kitchen.", ""]
     response = client.post(path, json=texts)
     assert response.status_code == 200
@@ -92,8 +93,7 @@ def test_root(client: TestClient) -> None:
 
 def test_health(client: TestClient) -> None:
     body = client.get("/health").json()
-    keys(body, "status", "model", "device", "data_version", "skills_count",
-         "occupations_count", "timestamp")
+    keys(body, "status", "model", "device", "data_version", "skills_count", "occupations_count", "timestamp")
     assert body["status"] == "healthy"
     assert isinstance(body["model"], str) and isinstance(body["device"], str)
     assert isinstance(body["data_version"], str) and isinstance(body["timestamp"], str)
@@ -108,8 +108,18 @@ def test_categories(client: TestClient) -> None:
 
 # -- front end: extraction ------------------------------------------------------------------
 def check_rich_skill(skill: dict[str, Any]) -> None:
-    keys(skill, "name", "uri", "type", "reuseLevel", "description", "alternatives",
-         "categories", "usedInOccupations", "similarity")
+    keys(
+        skill,
+        "name",
+        "uri",
+        "type",
+        "reuseLevel",
+        "description",
+        "alternatives",
+        "categories",
+        "usedInOccupations",
+        "similarity",
+    )
     for field in ("name", "uri", "type", "reuseLevel", "description"):
         assert isinstance(skill[field], str), field
     assert ESCO_SKILL.match(skill["uri"])
@@ -128,8 +138,17 @@ def check_rich_skill(skill: dict[str, Any]) -> None:
 
 
 def check_rich_occupation(occupation: dict[str, Any]) -> None:
-    keys(occupation, "name", "uri", "iscoGroup", "description", "alternatives",
-         "requiredSkills", "skillCategories", "similarity")
+    keys(
+        occupation,
+        "name",
+        "uri",
+        "iscoGroup",
+        "description",
+        "alternatives",
+        "requiredSkills",
+        "skillCategories",
+        "similarity",
+    )
     for field in ("name", "uri", "iscoGroup", "description"):
         assert isinstance(occupation[field], str), field
     assert ESCO_OCCUPATION.match(occupation["uri"])
@@ -148,8 +167,9 @@ def check_rich_occupation(occupation: dict[str, Any]) -> None:
 
 
 def check_metadata(metadata: dict[str, Any], text: str) -> None:
-    keys(metadata, "processedText", "totalSkillsFound", "totalOccupationsFound",
-         "processingTime", "thresholds")
+    keys(
+        metadata, "processedText", "totalSkillsFound", "totalOccupationsFound", "processingTime", "thresholds"
+    )
     assert metadata["processedText"] == text
     assert isinstance(metadata["totalSkillsFound"], int)
     assert isinstance(metadata["totalOccupationsFound"], int)
@@ -160,8 +180,7 @@ def check_metadata(metadata: dict[str, Any], text: str) -> None:
 
 @pytest.mark.parametrize("text", [JOB_AD, "", "   "])
 def test_extract_rich(client: TestClient, text: str) -> None:
-    response = client.post("/extract-rich", json={"text": text, "max_results": 25},
-                           headers=FRONT_END_HEADERS)
+    response = client.post("/extract-rich", json={"text": text, "max_results": 25}, headers=FRONT_END_HEADERS)
     assert response.status_code == 200
     body = response.json()
     keys(body, "skills", "occupations", "metadata")
@@ -183,8 +202,10 @@ def test_extract_rich_defaults(client: TestClient) -> None:
     """Only ``text`` is required; thresholds default to the server's, max_results to 25."""
     body = client.post("/extract-rich", json={"text": JOB_AD}).json()
     extractor = client.extractor  # type: ignore[attr-defined]
-    assert body["metadata"]["thresholds"] == {"skills": extractor.skills_threshold,
-                                              "occupations": extractor.occupation_threshold}
+    assert body["metadata"]["thresholds"] == {
+        "skills": extractor.skills_threshold,
+        "occupations": extractor.occupation_threshold,
+    }
     assert len(body["skills"]) <= 25
 
 
@@ -196,10 +217,15 @@ def test_extract_basic(client: TestClient) -> None:
 
 
 def upload(client: TestClient, **form: str) -> httpx.Response:
-    pdf = make_pdf([["We are hiring a software developer.", "Python and SQL"],
-                    ["Teamwork principles, communication"]])
-    return client.post("/extract-pdf-skills", files={"pdf": ("cv.pdf", pdf, "application/pdf")},
-                       data=form, headers=FRONT_END_HEADERS)
+    pdf = make_pdf(
+        [["We are hiring a software developer.", "Python and SQL"], ["Teamwork principles, communication"]]
+    )
+    return client.post(
+        "/extract-pdf-skills",
+        files={"pdf": ("cv.pdf", pdf, "application/pdf")},
+        data=form,
+        headers=FRONT_END_HEADERS,
+    )
 
 
 def test_pdf_upload_as_the_front_end_sends_it(client: TestClient) -> None:
@@ -216,8 +242,15 @@ def test_pdf_upload_as_the_front_end_sends_it(client: TestClient) -> None:
     for occupation in body["occupations"]:
         check_rich_occupation(occupation)
     metadata = body["metadata"]
-    keys(metadata, "pages", "text_length", "filename", "totalSkillsFound",
-         "totalOccupationsFound", "processingTime")
+    keys(
+        metadata,
+        "pages",
+        "text_length",
+        "filename",
+        "totalSkillsFound",
+        "totalOccupationsFound",
+        "processingTime",
+    )
     assert metadata["pages"] == 2 and isinstance(metadata["text_length"], int)
     assert PYTHON in [s["uri"] for s in body["skills"]]
 
@@ -227,13 +260,13 @@ def test_pdf_upload_basic(client: TestClient) -> None:
     assert is_str_list(body["skills"]) and is_str_list(body["occupations"])
     keys(body["metadata"], "pages", "text_length")
     keys(body["source_info"], "filename", "pages", "text_length")
-    empty = client.post("/extract-pdf-skills",
-                        files={"pdf": ("notes.txt", b"zzz qqq", "text/plain")}).json()
+    empty = client.post("/extract-pdf-skills", files={"pdf": ("notes.txt", b"zzz qqq", "text/plain")}).json()
     assert empty["skills"] == [] and empty["source_info"]["text_length"] == 7
 
 
-@pytest.mark.parametrize(("path", "pattern"), [("/search/skills", ESCO_SKILL),
-                                               ("/search/occupations", ESCO_OCCUPATION)])
+@pytest.mark.parametrize(
+    ("path", "pattern"), [("/search/skills", ESCO_SKILL), ("/search/occupations", ESCO_OCCUPATION)]
+)
 def test_search(client: TestClient, path: str, pattern: re.Pattern[str]) -> None:
     body = client.get(path, params={"query": "software", "limit": 5}).json()
     keys(body, "results", "total", "query")
@@ -250,20 +283,24 @@ def test_search(client: TestClient, path: str, pattern: re.Pattern[str]) -> None
     [
         ("post", "/extract-rich", {"json": {}}, 422),
         ("post", "/extract-rich", {"json": {"text": "x", "skills_threshold": 3}}, 422),
-        ("post", "/extract-rich", {"content": b"{oops", "headers": {
-            "content-type": "application/json"}}, 422),
+        (
+            "post",
+            "/extract-rich",
+            {"content": b"{oops", "headers": {"content-type": "application/json"}},
+            422,
+        ),
         ("post", "/extract-rich", {"json": {"text": "x" * 100_001}}, 413),
         ("post", "/extract-skills", {"json": "not a list"}, 422),
-        ("post", "/extract-pdf-skills", {"files": {"pdf": ("a.png", b"\x89PNG\x00\x01",
-                                                           "image/png")}}, 400),
+        ("post", "/extract-pdf-skills", {"files": {"pdf": ("a.png", b"\x89PNG\x00\x01", "image/png")}}, 400),
         ("get", "/skills/not-a-skill", {}, 404),
         ("get", "/search/skills", {}, 422),
         ("get", "/extract-rich", {}, 405),
         ("get", "/nowhere", {}, 404),
     ],
 )
-def test_errors_have_a_string_detail(client: TestClient, method: str, path: str,
-                                     kwargs: dict[str, Any], status: int) -> None:
+def test_errors_have_a_string_detail(
+    client: TestClient, method: str, path: str, kwargs: dict[str, Any], status: int
+) -> None:
     response = getattr(client, method)(path, **kwargs)
     assert response.status_code == status
     assert response.headers["content-type"].startswith("application/json")

@@ -31,8 +31,7 @@ TEXTS = [
 
 
 def invoke(esco_mini: Path, tmp_path: Path, *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
-    base = ["--esco-dir", str(esco_mini), "--cache-dir", str(tmp_path / "cache"),
-            "--model", "fake:64"]
+    base = ["--esco-dir", str(esco_mini), "--cache-dir", str(tmp_path / "cache"), "--model", "fake:64"]
     return CliRunner().invoke(cli, [*base, "extract", *args], input=input)
 
 
@@ -47,8 +46,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:  # type: ignore[type-arg]
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
-    return write_jsonl(tmp_path / "ads.jsonl",
-                       [{"id": f"ad-{i}", "text": t} for i, t in enumerate(TEXTS)])
+    return write_jsonl(tmp_path / "ads.jsonl", [{"id": f"ad-{i}", "text": t} for i, t in enumerate(TEXTS)])
 
 
 def check_record(record: dict, text: str) -> None:  # type: ignore[type-arg]
@@ -98,8 +96,9 @@ def test_csv_input_with_columns(esco_mini: Path, tmp_path: Path) -> None:
         writer.writerow(["ref", "body"])
         writer.writerow(["r1", "Python developer,\nwith SQL."])  # a quoted line break
         writer.writerow(["r2", "Cook wanted"])
-    result = invoke(esco_mini, tmp_path, str(source), "--text-column", "body", "--id-column",
-                    "ref", "--format", "jsonl")
+    result = invoke(
+        esco_mini, tmp_path, str(source), "--text-column", "body", "--id-column", "ref", "--format", "jsonl"
+    )
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["id"] for r in records] == ["r1", "r2"]
@@ -110,8 +109,7 @@ def test_parquet_in_and_out(esco_mini: Path, tmp_path: Path) -> None:
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
     source = tmp_path / "ads.parquet"
-    pq.write_table(pa.table({"id": [f"p{i}" for i in range(len(TEXTS))], "text": TEXTS}),
-                   source)
+    pq.write_table(pa.table({"id": [f"p{i}" for i in range(len(TEXTS))], "text": TEXTS}), source)
     out = tmp_path / "out.parquet"
     result = invoke(esco_mini, tmp_path, str(source), "-o", str(out))
     assert result.exit_code == 0, result.output
@@ -142,19 +140,22 @@ def test_single_text_output_is_unchanged(esco_mini: Path, tmp_path: Path) -> Non
     assert payload["source"] == "text" and payload["text"] == TEXTS[0]
     file = tmp_path / "ad.txt"
     file.write_text(TEXTS[1], "utf-8")
-    assert json.loads(invoke(esco_mini, tmp_path, str(file), "--json").output)["source"] == str(
-        file)
+    assert json.loads(invoke(esco_mini, tmp_path, str(file), "--json").output)["source"] == str(file)
 
 
 def test_matches_the_library(esco_mini: Path, tmp_path: Path, corpus: Path) -> None:
     """Batching, the segment cache and the CLI change nothing in the results."""
     out = tmp_path / "out.jsonl"
-    result = invoke(esco_mini, tmp_path, str(corpus), "-o", str(out), "--batch-size", "4",
-                    "--segment-cache", "0")
+    result = invoke(
+        esco_mini, tmp_path, str(corpus), "-o", str(out), "--batch-size", "4", "--segment-cache", "0"
+    )
     assert result.exit_code == 0, result.output
-    extractor = SkillExtractor(embedder=FakeEmbedder(dim=64),
-                               taxonomy=load_taxonomy(esco_mini, snapshot=False),
-                               cache_dir=tmp_path / "lib", show_progress=False)
+    extractor = SkillExtractor(
+        embedder=FakeEmbedder(dim=64),
+        taxonomy=load_taxonomy(esco_mini, snapshot=False),
+        cache_dir=tmp_path / "lib",
+        show_progress=False,
+    )
     expected = [e.to_dict() for e in extractor.extract(TEXTS)]
     for record, want in zip(read_jsonl(out), expected, strict=True):
         assert record["skills"] == json.loads(json.dumps(want["skills"]))
@@ -162,8 +163,7 @@ def test_matches_the_library(esco_mini: Path, tmp_path: Path, corpus: Path) -> N
 
 
 @pytest.mark.parametrize("suffix", ["jsonl", "csv"])
-def test_resume_after_a_partial_last_line(esco_mini: Path, tmp_path: Path, corpus: Path,
-                                          suffix: str) -> None:
+def test_resume_after_a_partial_last_line(esco_mini: Path, tmp_path: Path, corpus: Path, suffix: str) -> None:
     out = tmp_path / f"out.{suffix}"
     assert invoke(esco_mini, tmp_path, str(corpus), "-o", str(out)).exit_code == 0
     complete = out.read_bytes()
@@ -179,8 +179,9 @@ def test_resume_after_a_partial_last_line(esco_mini: Path, tmp_path: Path, corpu
     assert out.read_bytes() == complete
 
 
-def test_resume_parquet_after_an_interruption(esco_mini: Path, tmp_path: Path, corpus: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_parquet_after_an_interruption(
+    esco_mini: Path, tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
     from esco_skill_extractor.cli import outputs
 
@@ -212,13 +213,28 @@ def test_resume_parquet_after_an_interruption(esco_mini: Path, tmp_path: Path, c
 
 def test_kill_at_any_moment_leaves_a_resumable_file(esco_mini: Path, tmp_path: Path) -> None:
     """A real SIGKILL in the middle of a run, then --resume: every record once, in order."""
-    corpus = write_jsonl(tmp_path / "big.jsonl",
-                         [{"id": str(i), "text": f"{TEXTS[i % 4]} Number {i}."}
-                          for i in range(400)])
+    corpus = write_jsonl(
+        tmp_path / "big.jsonl", [{"id": str(i), "text": f"{TEXTS[i % 4]} Number {i}."} for i in range(400)]
+    )
     out = tmp_path / "out.jsonl"
-    command = [sys.executable, "-m", "esco_skill_extractor", "--esco-dir", str(esco_mini),
-               "--cache-dir", str(tmp_path / "cache"), "--model", "fake:64", "extract",
-               str(corpus), "-o", str(out), "--batch-size", "3", "--no-progress"]
+    command = [
+        sys.executable,
+        "-m",
+        "esco_skill_extractor",
+        "--esco-dir",
+        str(esco_mini),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--model",
+        "fake:64",
+        "extract",
+        str(corpus),
+        "-o",
+        str(out),
+        "--batch-size",
+        "3",
+        "--no-progress",
+    ]
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and child.poll() is None:
@@ -229,8 +245,7 @@ def test_kill_at_any_moment_leaves_a_resumable_file(esco_mini: Path, tmp_path: P
     child.wait()
     assert child.stderr is not None
     child.stderr.close()
-    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True,
-                             timeout=120)
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     assert [r["id"] for r in read_jsonl(out)] == [str(i) for i in range(400)]
 
@@ -238,16 +253,16 @@ def test_kill_at_any_moment_leaves_a_resumable_file(esco_mini: Path, tmp_path: P
 def test_resume_refuses_other_inputs(esco_mini: Path, tmp_path: Path, corpus: Path) -> None:
     out = tmp_path / "out.jsonl"
     assert invoke(esco_mini, tmp_path, str(corpus), "-o", str(out)).exit_code == 0
-    other = write_jsonl(tmp_path / "other.jsonl",
-                        [{"id": f"z{i}", "text": t} for i, t in enumerate(TEXTS * 2)])
+    other = write_jsonl(
+        tmp_path / "other.jsonl", [{"id": f"z{i}", "text": t} for i, t in enumerate(TEXTS * 2)]
+    )
     result = invoke(esco_mini, tmp_path, str(other), "-o", str(out), "--resume")
     assert result.exit_code == 2
     assert "are these the inputs of that run?" in result.output
     assert "Traceback" not in result.output
 
 
-def test_existing_output_needs_resume_or_overwrite(esco_mini: Path, tmp_path: Path,
-                                                   corpus: Path) -> None:
+def test_existing_output_needs_resume_or_overwrite(esco_mini: Path, tmp_path: Path, corpus: Path) -> None:
     out = tmp_path / "out.jsonl"
     out.write_text("keep me\n", "utf-8")
     refused = invoke(esco_mini, tmp_path, str(corpus), "-o", str(out))
@@ -280,25 +295,51 @@ def test_unreadable_document_is_recorded_not_fatal(esco_mini: Path, tmp_path: Pa
     [
         (lambda d: d / "missing.jsonl", [], "no such file or folder"),
         (lambda d: write_jsonl(d / "x.jsonl", [{"body": "a"}]), [], "no 'text' field"),
-        (lambda d: (d / "x.jsonl").write_text('{"text": "a"}\nnot json\n') and d / "x.jsonl",
-         [], "x.jsonl:2: not valid JSON"),
-        (lambda d: (d / "x.csv").write_text("a,b\n1,2\n") and d / "x.csv", [],
-         "has no column 'text' (columns: a, b)"),
-        (lambda d: (d / "x.csv").write_text("text\n1\n") and d / "x.csv",
-         ["--id-column", "ref"], "has no column 'ref'"),
-        (lambda d: (d / "x.xlsx").write_bytes(b"PK") and d / "x.xlsx", ["--format", "csv"],
-         "unknown file type"),
+        (
+            lambda d: (d / "x.jsonl").write_text('{"text": "a"}\nnot json\n') and d / "x.jsonl",
+            [],
+            "x.jsonl:2: not valid JSON",
+        ),
+        (
+            lambda d: (d / "x.csv").write_text("a,b\n1,2\n") and d / "x.csv",
+            [],
+            "has no column 'text' (columns: a, b)",
+        ),
+        (
+            lambda d: (d / "x.csv").write_text("text\n1\n") and d / "x.csv",
+            ["--id-column", "ref"],
+            "has no column 'ref'",
+        ),
+        (
+            lambda d: (d / "x.xlsx").write_bytes(b"PK") and d / "x.xlsx",
+            ["--format", "csv"],
+            "unknown file type",
+        ),
         (lambda d: write_jsonl(d / "x.jsonl", [{"text": 3}]), [], "'text' is int, not text"),
-        (lambda d: write_jsonl(d / "x.jsonl", [{"text": "a"}]), ["--format", "parquet"],
-         "Parquet output needs an output file"),
-        (lambda d: write_jsonl(d / "x.jsonl", [{"text": "a"}]), ["--resume"],
-         "--resume needs an output file"),
-        (lambda d: write_jsonl(d / "x.jsonl", [{"text": "a"}]), ["--backend", "onnx"],
-         "the fake model has no onnx backend"),
+        (
+            lambda d: write_jsonl(d / "x.jsonl", [{"text": "a"}]),
+            ["--format", "parquet"],
+            "Parquet output needs an output file",
+        ),
+        (
+            lambda d: write_jsonl(d / "x.jsonl", [{"text": "a"}]),
+            ["--resume"],
+            "--resume needs an output file",
+        ),
+        (
+            lambda d: write_jsonl(d / "x.jsonl", [{"text": "a"}]),
+            ["--backend", "onnx"],
+            "the fake model has no onnx backend",
+        ),
     ],
 )
-def test_bad_input_is_one_line_exit_2(esco_mini: Path, tmp_path: Path, make, args: list[str],  # type: ignore[no-untyped-def]
-                                      message: str) -> None:
+def test_bad_input_is_one_line_exit_2(
+    esco_mini: Path,
+    tmp_path: Path,
+    make,
+    args: list[str],  # type: ignore[no-untyped-def]
+    message: str,
+) -> None:
     path = make(tmp_path)
     result = invoke(esco_mini, tmp_path, str(path), *args)
     assert result.exit_code == 2, result.output
@@ -318,8 +359,7 @@ def test_parquet_without_pyarrow_gives_an_install_hint(
 
 
 def test_progress_bar_shows_rate(esco_mini: Path, tmp_path: Path, corpus: Path) -> None:
-    result = invoke(esco_mini, tmp_path, str(corpus), "-o", str(tmp_path / "o.jsonl"),
-                    "--progress")
+    result = invoke(esco_mini, tmp_path, str(corpus), "-o", str(tmp_path / "o.jsonl"), "--progress")
     assert result.exit_code == 0
     assert "doc/s" in result.stderr and f"{len(TEXTS)}/{len(TEXTS)}" in result.stderr
 
@@ -327,10 +367,12 @@ def test_progress_bar_shows_rate(esco_mini: Path, tmp_path: Path, corpus: Path) 
 # -- the library: extract_iter ------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def extractor(tmp_path_factory: pytest.TempPathFactory) -> SkillExtractor:
-    return SkillExtractor(embedder=FakeEmbedder(dim=64),
-                          taxonomy=load_taxonomy(Path(__file__).parent / "data" / "esco_mini",
-                                                 snapshot=False),
-                          cache_dir=tmp_path_factory.mktemp("iter"), show_progress=False)
+    return SkillExtractor(
+        embedder=FakeEmbedder(dim=64),
+        taxonomy=load_taxonomy(Path(__file__).parent / "data" / "esco_mini", snapshot=False),
+        cache_dir=tmp_path_factory.mktemp("iter"),
+        show_progress=False,
+    )
 
 
 def test_extract_iter_records_lazily(extractor: SkillExtractor) -> None:
@@ -365,8 +407,13 @@ def test_segment_cache_scores_repeated_sentences_once(esco_mini: Path, tmp_path:
     embedded = {}
     for size in (100, 0):
         embedder = FakeEmbedder(dim=32)
-        extractor = SkillExtractor(embedder=embedder, taxonomy=taxonomy, cache_dir=tmp_path,
-                                   show_progress=False, segment_cache_size=size)
+        extractor = SkillExtractor(
+            embedder=embedder,
+            taxonomy=taxonomy,
+            cache_dir=tmp_path,
+            show_progress=False,
+            segment_cache_size=size,
+        )
         before = embedder.texts_embedded
         list(extractor.extract_iter([TEXTS[0]] * 10, batch_size=1))
         embedded[size] = embedder.texts_embedded - before

@@ -106,11 +106,9 @@ def test_build_then_hit_with_aligned_rows(cache: EmbeddingCache, mini: Any) -> N
     assert (cache.stats.hits, cache.stats.builds) == (1, 1)
     manifest = json.loads((built.path / "manifest.json").read_text())
     assert manifest["key"] == built.key.as_dict()
-    assert set(manifest["versions"]) >= {"esco-skill-extractor", "numpy", "torch",
-                                          "sentence-transformers"}
+    assert set(manifest["versions"]) >= {"esco-skill-extractor", "numpy", "torch", "sentence-transformers"}
     assert manifest["tables"]["skills"]["rows"] == len(tables["skills"].texts)
-    assert manifest["texts"] == {"total": sum(len(t.texts) for t in tables.values()),
-                                 "unique": unique}
+    assert manifest["texts"] == {"total": sum(len(t.texts) for t in tables.values()), "unique": unique}
 
 
 def test_float16_scores_match_float32(cache: EmbeddingCache, mini: Any) -> None:
@@ -141,15 +139,13 @@ def test_vectors_built_on_one_device_load_on_another(cache: EmbeddingCache, mini
     assert scores.device.type == "cpu" and scores.shape == (len(tables["skills"].texts),)
 
 
-def test_stale_taxonomy_is_never_served(cache: EmbeddingCache, mini: Any,
-                                        tmp_path: Path) -> None:
+def test_stale_taxonomy_is_never_served(cache: EmbeddingCache, mini: Any, tmp_path: Path) -> None:
     taxonomy, tables = mini
     cache.load_or_build(FakeEmbedder(), taxonomy, tables, show_progress=False)
     edited = tmp_path / "esco"
     shutil.copytree(MINI, edited)
     skills = edited / "skills_en.csv"
-    skills.write_text(skills.read_text(encoding="utf-8").replace("Python", "Pithon", 1),
-                      encoding="utf-8")
+    skills.write_text(skills.read_text(encoding="utf-8").replace("Python", "Pithon", 1), encoding="utf-8")
     changed = load_taxonomy(edited, snapshot=False)
     changed_tables = build_views(changed)
     with pytest.raises(CacheVersionMismatch, match="differs in: .*taxonomy_hash"):
@@ -168,8 +164,9 @@ def test_new_model_revision_is_a_new_cache(cache: EmbeddingCache, mini: Any) -> 
     assert fake.calls > 0 and second.path != first.path
 
 
-def test_manifest_for_another_key_is_rebuilt(cache: EmbeddingCache, mini: Any,
-                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_manifest_for_another_key_is_rebuilt(
+    cache: EmbeddingCache, mini: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     taxonomy, tables = mini
     built = cache.load_or_build(FakeEmbedder(), taxonomy, tables, show_progress=False)
     manifest_file = built.path / "manifest.json"
@@ -200,8 +197,9 @@ def _damage_delete(file: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", [_damage_truncate, _damage_flip, _damage_delete])
-def test_damaged_files_are_detected_and_rebuilt(cache: EmbeddingCache, mini: Any, damage: Any,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_damaged_files_are_detected_and_rebuilt(
+    cache: EmbeddingCache, mini: Any, damage: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     taxonomy, tables = mini
     built = cache.load_or_build(FakeEmbedder(), taxonomy, tables, show_progress=False)
     good = np.array(built.vectors["skills"])
@@ -240,8 +238,7 @@ class _Planted:
         return (os.mkdir, (str(self.marker),))
 
 
-def test_a_planted_pickle_is_never_unpickled(cache: EmbeddingCache, mini: Any,
-                                             tmp_path: Path) -> None:
+def test_a_planted_pickle_is_never_unpickled(cache: EmbeddingCache, mini: Any, tmp_path: Path) -> None:
     from esco_skill_extractor.cache.store import _sample_sha256
 
     taxonomy, tables = mini
@@ -250,8 +247,7 @@ def test_a_planted_pickle_is_never_unpickled(cache: EmbeddingCache, mini: Any,
     target = built.path / "skills.npy"
     np.save(target, np.array([_Planted(marker)], dtype=object), allow_pickle=True)
     manifest = json.loads((built.path / "manifest.json").read_text())
-    manifest["tables"]["skills"].update(bytes=target.stat().st_size,
-                                        sample_sha256=_sample_sha256(target))
+    manifest["tables"]["skills"].update(bytes=target.stat().st_size, sample_sha256=_sample_sha256(target))
     (built.path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(CacheCorrupted, match="not a readable .npy"):
         cache.load_or_build(FakeEmbedder(), taxonomy, tables, build=False)
@@ -312,9 +308,14 @@ def test_two_processes_building_end_with_one_good_cache(tmp_path: Path, mini: An
     root = tmp_path / "shared"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     workers = [
-        subprocess.Popen([sys.executable, "-c", _WORKER, str(root), str(MINI)],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, env=env)
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(root), str(MINI)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         for _ in range(2)
     ]
     try:
@@ -343,8 +344,7 @@ def test_two_processes_building_end_with_one_good_cache(tmp_path: Path, mini: An
 
 # -- moving caches ----------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["cache.tar.gz", "cache.tar"])
-def test_export_import_round_trip(cache: EmbeddingCache, mini: Any, tmp_path: Path,
-                                  name: str) -> None:
+def test_export_import_round_trip(cache: EmbeddingCache, mini: Any, tmp_path: Path, name: str) -> None:
     taxonomy, tables = mini
     built = cache.load_or_build(FakeEmbedder(), taxonomy, tables, show_progress=False)
     archive = cache.export(built.key, tmp_path / name)
@@ -355,13 +355,13 @@ def test_export_import_round_trip(cache: EmbeddingCache, mini: Any, tmp_path: Pa
     loaded = elsewhere.load_or_build(fake, taxonomy, tables, verify=True)
     assert fake.calls == 0
     for table in tables:
-        np.testing.assert_array_equal(np.asarray(loaded.vectors[table]),
-                                      np.asarray(built.vectors[table]))
+        np.testing.assert_array_equal(np.asarray(loaded.vectors[table]), np.asarray(built.vectors[table]))
     assert elsewhere.import_(archive).digest == entry.digest  # idempotent
 
 
 def test_import_refuses_an_archive_for_another_configuration(
-        cache: EmbeddingCache, mini: Any, tmp_path: Path) -> None:
+    cache: EmbeddingCache, mini: Any, tmp_path: Path
+) -> None:
     taxonomy, tables = mini
     built = cache.load_or_build(FakeEmbedder(), taxonomy, tables, show_progress=False)
     archive = cache.export(built.key, tmp_path / "cache.tar.gz")
@@ -391,13 +391,17 @@ def _flip_vectors(name: str, data: bytes) -> bytes:
     return data
 
 
-@pytest.mark.parametrize("change", [
-    _flip_vectors,
-    lambda name, data: None if name.endswith("occupations.npy") else data,
-    lambda name, data: None if name == "SHA256SUMS" else data,
-])
-def test_import_refuses_a_damaged_archive(cache: EmbeddingCache, mini: Any, tmp_path: Path,
-                                          change: Any) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [
+        _flip_vectors,
+        lambda name, data: None if name.endswith("occupations.npy") else data,
+        lambda name, data: None if name == "SHA256SUMS" else data,
+    ],
+)
+def test_import_refuses_a_damaged_archive(
+    cache: EmbeddingCache, mini: Any, tmp_path: Path, change: Any
+) -> None:
     taxonomy, tables = mini
     built = cache.load_or_build(FakeEmbedder(), taxonomy, tables, show_progress=False)
     good = cache.export(built.key, tmp_path / "good.tar")
@@ -423,8 +427,7 @@ def test_import_refuses_path_tricks(tmp_path: Path) -> None:
     assert not (tmp_path / "root" / "escaped.txt").exists()
 
 
-def test_export_refuses_a_corrupted_cache(cache: EmbeddingCache, mini: Any,
-                                          tmp_path: Path) -> None:
+def test_export_refuses_a_corrupted_cache(cache: EmbeddingCache, mini: Any, tmp_path: Path) -> None:
     taxonomy, tables = mini
     built = cache.load_or_build(FakeEmbedder(), taxonomy, tables, show_progress=False)
     _damage_flip(built.path / "occupations.npy")
@@ -502,8 +505,12 @@ def _pypi_pickle(path: Path, tensor: Any) -> Path:
 
 
 def test_legacy_files_are_detected_and_not_loaded(
-        cache: EmbeddingCache, mini: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    cache: EmbeddingCache,
+    mini: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     import torch
 
     taxonomy, tables = mini
@@ -515,8 +522,12 @@ def test_legacy_files_are_detected_and_not_loaded(
     torch.save(_unit_rows(41, 384), cache.root / "skill_embeddings_75e678d2.bin")
     np.save(cache.root / "skills_75e678d2_v1.2.0.npy", np.zeros((2, 2), np.float32))
     found = {item.path.name: item for item in find_legacy([old.parent, cache.root])}
-    assert set(found) == {"skill_embeddings.bin", "occupation_embeddings.bin",
-                          "skill_embeddings_75e678d2.bin", "skills_75e678d2_v1.2.0.npy"}
+    assert set(found) == {
+        "skill_embeddings.bin",
+        "occupation_embeddings.bin",
+        "skill_embeddings_75e678d2.bin",
+        "skills_75e678d2_v1.2.0.npy",
+    }
     assert found["skill_embeddings.bin"].origin == "pypi"
     assert found["occupation_embeddings.bin"].table == "occupations"
     fork = found["skill_embeddings_75e678d2.bin"]
@@ -547,26 +558,24 @@ def test_import_legacy_needs_trust(tmp_path: Path, mini: Any) -> None:
         read_legacy(file)
 
 
-def test_import_legacy_converts_a_pypi_folder(cache: EmbeddingCache, mini: Any,
-                                              tmp_path: Path) -> None:
+def test_import_legacy_converts_a_pypi_folder(cache: EmbeddingCache, mini: Any, tmp_path: Path) -> None:
     taxonomy, _ = mini
     folder = tmp_path / "data"
     folder.mkdir()
     skills = _unit_rows(41, 384, seed=1)
     _pypi_pickle(folder / "skill_embeddings.bin", skills)
     _pypi_pickle(folder / "occupation_embeddings.bin", _unit_rows(5, 384, seed=2))
-    cached = import_legacy(folder, "all-MiniLM-L6-v2", taxonomy=taxonomy, cache=cache,
-                           trust=True)
+    cached = import_legacy(folder, "all-MiniLM-L6-v2", taxonomy=taxonomy, cache=cache, trust=True)
     assert (cached.key.recipe_name, cached.key.model_id) == ("pypi-blob", "all-MiniLM-L6-v2")
     assert cached.vectors["skills"].shape == (41, 384)
-    np.testing.assert_allclose(np.asarray(cached.vectors["skills"], np.float32),
-                               skills.numpy(), atol=1e-3)
+    np.testing.assert_allclose(np.asarray(cached.vectors["skills"], np.float32), skills.numpy(), atol=1e-3)
     assert cached.manifest["legacy"]["sources"]["skills"]["origin"] == "pypi"
     assert all(report.ok for report in cache.verify())
 
 
-def test_import_legacy_reads_fork_files_with_weights_only(cache: EmbeddingCache, mini: Any,
-                                                          tmp_path: Path) -> None:
+def test_import_legacy_reads_fork_files_with_weights_only(
+    cache: EmbeddingCache, mini: Any, tmp_path: Path
+) -> None:
     import torch
 
     taxonomy, _ = mini
@@ -576,15 +585,14 @@ def test_import_legacy_reads_fork_files_with_weights_only(cache: EmbeddingCache,
     assert list(cached.vectors) == ["occupations"]
 
 
-@pytest.mark.parametrize(("rows", "dim", "message"), [(40, 384, "40 rows"),
-                                                      (41, 768, "768-dimensional")])
-def test_import_legacy_checks_shape(tmp_path: Path, mini: Any, rows: int, dim: int,
-                                    message: str) -> None:
+@pytest.mark.parametrize(("rows", "dim", "message"), [(40, 384, "40 rows"), (41, 768, "768-dimensional")])
+def test_import_legacy_checks_shape(tmp_path: Path, mini: Any, rows: int, dim: int, message: str) -> None:
     taxonomy, _ = mini
     file = _pypi_pickle(tmp_path / "skill_embeddings.bin", _unit_rows(rows, dim))
     with pytest.raises(LegacyCacheError, match=message):
-        import_legacy(file, "all-MiniLM-L6-v2", taxonomy=taxonomy,
-                      cache=EmbeddingCache(tmp_path / "c"), trust=True)
+        import_legacy(
+            file, "all-MiniLM-L6-v2", taxonomy=taxonomy, cache=EmbeddingCache(tmp_path / "c"), trust=True
+        )
 
 
 def test_import_legacy_refuses_a_malicious_pickle(tmp_path: Path, mini: Any) -> None:
@@ -593,15 +601,17 @@ def test_import_legacy_refuses_a_malicious_pickle(tmp_path: Path, mini: Any) -> 
     file = tmp_path / "skill_embeddings.bin"
     file.write_bytes(pickle.dumps(_Planted(marker)))
     with pytest.raises(LegacyCacheError, match="cannot be read safely|not a tensor"):
-        import_legacy(file, "all-MiniLM-L6-v2", taxonomy=taxonomy,
-                      cache=EmbeddingCache(tmp_path / "c"), trust=True)
+        import_legacy(
+            file, "all-MiniLM-L6-v2", taxonomy=taxonomy, cache=EmbeddingCache(tmp_path / "c"), trust=True
+        )
     assert not marker.exists()
 
 
 # -- with the real model ----------------------------------------------------------------------
 @pytest.mark.slow
-def test_real_model_float16_cache_scores_within_1e3(bundled_embedder: Embedder, mini: Any,
-                                                    tmp_path: Path) -> None:
+def test_real_model_float16_cache_scores_within_1e3(
+    bundled_embedder: Embedder, mini: Any, tmp_path: Path
+) -> None:
     taxonomy, tables = mini
     cache = EmbeddingCache(tmp_path / "embeddings")
     half = cache.load_or_build(bundled_embedder, taxonomy, tables, show_progress=False)

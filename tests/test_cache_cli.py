@@ -85,18 +85,54 @@ def test_export_import_and_refusal(isolated_home: Path, tmp_path: Path) -> None:
     exported = run("cache", "export", str(archive))
     assert exported.exit_code == 0, exported.output
     other = tmp_path / "other-cache"
-    imported = CliRunner().invoke(cli, ["--esco-dir", str(MINI), "--cache-dir", str(other),
-                                        "--model", "fake", "cache", "import", str(archive)])
+    imported = CliRunner().invoke(
+        cli,
+        [
+            "--esco-dir",
+            str(MINI),
+            "--cache-dir",
+            str(other),
+            "--model",
+            "fake",
+            "cache",
+            "import",
+            str(archive),
+        ],
+    )
     assert imported.exit_code == 0, imported.output
     assert len(list((other / "embeddings").glob("????????????????"))) == 1
-    refused = CliRunner().invoke(cli, ["--esco-dir", str(MINI), "--cache-dir", str(other),
-                                       "--model", "fake:16", "cache", "import", str(archive)])
+    refused = CliRunner().invoke(
+        cli,
+        [
+            "--esco-dir",
+            str(MINI),
+            "--cache-dir",
+            str(other),
+            "--model",
+            "fake:16",
+            "cache",
+            "import",
+            str(archive),
+        ],
+    )
     assert refused.exit_code == 2
     assert "do not fit the current configuration" in refused.output
     assert len(refused.output.strip().splitlines()) == 1 and "Traceback" not in refused.output
-    anyway = CliRunner().invoke(cli, ["--esco-dir", str(MINI), "--cache-dir", str(other),
-                                      "--model", "fake:16", "cache", "import", str(archive),
-                                      "--any-config"])
+    anyway = CliRunner().invoke(
+        cli,
+        [
+            "--esco-dir",
+            str(MINI),
+            "--cache-dir",
+            str(other),
+            "--model",
+            "fake:16",
+            "cache",
+            "import",
+            str(archive),
+            "--any-config",
+        ],
+    )
     assert anyway.exit_code == 0, anyway.output
 
 
@@ -121,8 +157,7 @@ def test_import_legacy(isolated_home: Path, tmp_path: Path) -> None:
         pickle.dump(matrix / matrix.norm(dim=1, keepdim=True), handle)
     refused = run("cache", "import-legacy", str(file), "--model", "all-MiniLM-L6-v2")
     assert refused.exit_code == 2 and "--trust" in refused.output
-    converted = run("cache", "import-legacy", str(file), "--model", "all-MiniLM-L6-v2",
-                    "--trust")
+    converted = run("cache", "import-legacy", str(file), "--model", "all-MiniLM-L6-v2", "--trust")
     assert converted.exit_code == 0, converted.output
     (entry,) = as_json(run("cache", "list", "--json"))
     assert entry["recipe"] == "pypi-blob v1" and entry["rows"] == {"skills": 41}
@@ -155,12 +190,15 @@ def test_model_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert as_json(run("info", "--json", model=None))["model"]["dims"] == 8
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--model", "nobody/no-such-model", "cache", "build"], "HF_HUB_OFFLINE"),
-    (["--model", "./no/such/folder", "cache", "build"], "model folder not found"),
-    (["--device", "tpu", "cache", "build"], "unknown device"),
-    (["cache", "import", "{archive}"], "not a cache archive"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "nobody/no-such-model", "cache", "build"], "HF_HUB_OFFLINE"),
+        (["--model", "./no/such/folder", "cache", "build"], "model folder not found"),
+        (["--device", "tpu", "cache", "build"], "unknown device"),
+        (["cache", "import", "{archive}"], "not a cache archive"),
+    ],
+)
 def test_errors_are_one_line_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
     (tmp_path / "junk.tar").write_bytes(b"not a tar")
     args = [a.replace("{archive}", str(tmp_path / "junk.tar")) for a in args]
@@ -170,8 +208,9 @@ def test_errors_are_one_line_exit_2(args: list[str], message: str, tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_build_with_the_default_model_falls_back(isolated_home: Path,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_build_with_the_default_model_falls_back(
+    isolated_home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING, logger="esco_skill_extractor"):
         result = run("cache", "build", "--no-progress", "--device", "cpu", model=None)
     assert result.exit_code == 0, result.output

@@ -36,8 +36,9 @@ def test_info_text(esco_mini: Path) -> None:
 
 def test_show_by_uri_and_label(esco_mini: Path) -> None:
     by_uri = run("--esco-dir", str(esco_mini), "taxonomy", "show", PYTHON, "--json")
-    by_label = run("--esco-dir", str(esco_mini), "taxonomy", "show", "python (computer programming)",
-                   "--json")
+    by_label = run(
+        "--esco-dir", str(esco_mini), "taxonomy", "show", "python (computer programming)", "--json"
+    )
     assert by_uri.exit_code == by_label.exit_code == 0
     assert json.loads(by_uri.output) == json.loads(by_label.output)
     assert json.loads(by_uri.output)["collections"] == ["digital"]
@@ -86,8 +87,19 @@ def test_malformed_csv_exit_2(tmp_path: Path, esco_mini: Path) -> None:
 
 
 def test_semantic_search_uses_the_model(esco_mini: Path, tmp_path: Path) -> None:
-    result = run("--esco-dir", str(esco_mini), "--cache-dir", str(tmp_path), "--model", "fake",
-                 "taxonomy", "search", "python", "--semantic", "--json")
+    result = run(
+        "--esco-dir",
+        str(esco_mini),
+        "--cache-dir",
+        str(tmp_path),
+        "--model",
+        "fake",
+        "taxonomy",
+        "search",
+        "python",
+        "--semantic",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert rows[0]["label"] == "Python (computer programming)"

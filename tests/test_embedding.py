@@ -65,8 +65,7 @@ def test_registry_entries() -> None:
 def test_registry_defaults_and_folders() -> None:
     unknown = model_spec("someone/some-model")
     assert not unknown.known
-    assert (unknown.query_prompt, unknown.skills_threshold, unknown.occupations_threshold) == (
-        "", 0.6, 0.55)
+    assert (unknown.query_prompt, unknown.skills_threshold, unknown.occupations_threshold) == ("", 0.6, 0.55)
     assert model_spec("/models/bge-m3").max_seq_length == 8192
     assert not model_spec("/models/all-MiniLM-L6-v2").bundled
     snapshot = "/hf/hub/models--BAAI--bge-base-en-v1.5/snapshots/" + "a" * 40
@@ -154,8 +153,7 @@ def test_hub_cache_snapshot_keeps_the_hub_identity(tmp_path: Path) -> None:
     snapshot = tmp_path / "models--BAAI--bge-m3" / "snapshots" / ("c" * 40)
     _model_folder(snapshot)
     location = locate_model(str(snapshot))
-    assert (location.model_id, location.revision, location.source) == (
-        "BAAI/bge-m3", "c" * 40, "hub-cache")
+    assert (location.model_id, location.revision, location.source) == ("BAAI/bge-m3", "c" * 40, "hub-cache")
 
 
 # -- loading ----------------------------------------------------------------------------------
@@ -210,8 +208,7 @@ def test_default_falls_back_to_bundled_with_warning(caplog: pytest.LogCaptureFix
 
 @pytest.mark.slow
 def test_bundled_model_encodes(bundled_embedder: Embedder) -> None:
-    texts = ["Python programming", "Python programming", "software development in Python",
-             "bake bread"]
+    texts = ["Python programming", "Python programming", "software development in Python", "bake bread"]
     vectors = bundled_embedder.embed(texts, kind="passage")
     assert vectors.shape == (4, 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
@@ -238,14 +235,14 @@ def test_tiny_bge_m3_loads_through_the_same_path(tiny_bge_m3: Path) -> None:
 
 
 @pytest.mark.slow
-def test_query_precision_follows_the_setting(tiny_bge_m3: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_query_precision_follows_the_setting(tiny_bge_m3: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     texts = ["develop web applications with Python", "mit Kunden kommunizieren"]
     monkeypatch.setenv("ESCO_TORCH_PRECISION", "float32")
     exact = load_embedder(str(tiny_bge_m3), device="cpu").embedder
     assert exact.query_precision == "float32"  # type: ignore[attr-defined]
-    np.testing.assert_allclose(exact.embed(texts, kind="query"), exact.embed(texts, kind="passage"),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        exact.embed(texts, kind="query"), exact.embed(texts, kind="passage"), atol=1e-6
+    )
     monkeypatch.setenv("ESCO_TORCH_PRECISION", "bfloat16")
     mixed = load_embedder(str(tiny_bge_m3), device="cpu").embedder
     assert mixed.query_precision == "bfloat16"  # type: ignore[attr-defined]

@@ -22,8 +22,14 @@ JOB_AD = (
 def extractor(tmp_path_factory: pytest.TempPathFactory) -> SkillExtractor:
     root = tmp_path_factory.mktemp("extract")
     taxonomy = load_taxonomy(Path(__file__).parent / "data" / "esco_mini", snapshot=False)
-    return SkillExtractor(embedder=FakeEmbedder(dim=64), taxonomy=taxonomy, cache_dir=root,
-                          skills_threshold=0.5, occupation_threshold=0.4, show_progress=False)
+    return SkillExtractor(
+        embedder=FakeEmbedder(dim=64),
+        taxonomy=taxonomy,
+        cache_dir=root,
+        skills_threshold=0.5,
+        occupation_threshold=0.4,
+        show_progress=False,
+    )
 
 
 def test_evidence_offsets_point_into_the_text(extractor: SkillExtractor) -> None:
@@ -72,8 +78,7 @@ def test_deterministic(extractor: SkillExtractor) -> None:
 def test_repeated_sentences_are_scored_once(tmp_path: Path) -> None:
     embedder = FakeEmbedder(dim=32)
     taxonomy = load_taxonomy(Path(__file__).parent / "data" / "esco_mini", snapshot=False)
-    extractor = SkillExtractor(embedder=embedder, taxonomy=taxonomy, cache_dir=tmp_path,
-                               show_progress=False)
+    extractor = SkillExtractor(embedder=embedder, taxonomy=taxonomy, cache_dir=tmp_path, show_progress=False)
     extractor.extract([JOB_AD])
     before = embedder.texts_embedded
     extractor.extract([JOB_AD, JOB_AD])

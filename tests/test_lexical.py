@@ -12,8 +12,9 @@ def test_terms_fold_case_accents_and_plurals() -> None:
 
 
 def test_verbatim_hits_with_optional_parenthetical() -> None:
-    matcher = VerbatimMatcher([(0, "Java (computer programming)"), (1, "project management"),
-                               (2, "manage projects")])
+    matcher = VerbatimMatcher(
+        [(0, "Java (computer programming)"), (1, "project management"), (2, "manage projects")]
+    )
     text = "Java developers who like Project Management"
     hits = {(h.owner, text[h.start : h.end]) for h in matcher.find(text)}
     assert hits == {(0, "Java"), (1, "Project Management")}

@@ -11,8 +11,14 @@ from esco_skill_extractor.extraction.lexical import VerbatimMatcher, terms
 from esco_skill_extractor.extraction.matching import ConceptIndex
 from esco_skill_extractor.extraction.views import VIEW_BLOB, VIEW_LABEL, ViewTable
 
-LABELS = [(0, "Java (computer programming)"), (0, "Java"), (1, "manage staff"),
-          (1, "staff management"), (2, "use Microsoft Office"), (3, "Java")]
+LABELS = [
+    (0, "Java (computer programming)"),
+    (0, "Java"),
+    (1, "manage staff"),
+    (1, "staff management"),
+    (2, "use Microsoft Office"),
+    (3, "Java"),
+]
 TEXT = "We manage staff and write Java; Microsoft Office is a plus."
 
 
@@ -27,8 +33,12 @@ def build(labels: list[tuple[int, str]], cache: Path | None) -> ConceptIndex:
         owners.append(concept)
         kinds.append(VIEW_BLOB)
         texts.append(f"blob {concept}")
-    table = ViewTable(tuple(f"uri:{i}" for i in range(max(owners) + 1)), tuple(texts),
-                      np.asarray(owners, dtype=np.int32), np.asarray(kinds, dtype=np.int8))
+    table = ViewTable(
+        tuple(f"uri:{i}" for i in range(max(owners) + 1)),
+        tuple(texts),
+        np.asarray(owners, dtype=np.int32),
+        np.asarray(kinds, dtype=np.int8),
+    )
     vectors = np.random.default_rng(0).normal(size=(len(texts), 8)).astype(np.float16)
     return ConceptIndex(table, vectors, labels, lexical_cache=cache)
 
@@ -38,8 +48,7 @@ def signals(index: ConceptIndex) -> tuple[list[tuple[int, int, int, str]], np.nd
     return hits, index.bm25.scores(terms(TEXT))
 
 
-def test_indexes_are_saved_once_and_loaded_back(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_indexes_are_saved_once_and_loaded_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     built = build(LABELS, tmp_path)
     saved = list(tmp_path.iterdir())
     assert len(saved) == 1 and {p.name for p in saved[0].iterdir()} == {"index.json", "bm25.npz"}
@@ -56,8 +65,7 @@ def test_indexes_are_saved_once_and_loaded_back(tmp_path: Path,
     assert want_bm25.max() > 0
 
 
-def test_other_labels_or_code_get_another_index(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_other_labels_or_code_get_another_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     build(LABELS, tmp_path)
     build([*LABELS, (3, "write code")], tmp_path)
     assert len(list(tmp_path.iterdir())) == 2

@@ -18,8 +18,12 @@ def make_index(rng: np.random.Generator, views_per_concept: list[int]) -> Concep
         owners.append(concept)
         kinds.append(VIEW_BLOB)
         texts.append(f"blob {concept}")
-    table = ViewTable(tuple(f"uri:{i}" for i in range(len(views_per_concept))), tuple(texts),
-                      np.asarray(owners, dtype=np.int32), np.asarray(kinds, dtype=np.int8))
+    table = ViewTable(
+        tuple(f"uri:{i}" for i in range(len(views_per_concept))),
+        tuple(texts),
+        np.asarray(owners, dtype=np.int32),
+        np.asarray(kinds, dtype=np.int8),
+    )
     vectors = rng.normal(size=(len(texts), 8)).astype(np.float16)
     labels = [(o, t) for o, k, t in zip(owners, kinds, texts, strict=True) if k == VIEW_LABEL]
     return ConceptIndex(table, vectors, labels)
@@ -53,8 +57,16 @@ def test_score_sentence_keeps_best_first_with_spans() -> None:
     index = make_index(rng, [2, 2, 2])
     config = MatchConfig(bm25_weight=0.0, verbatim_boost=0.0, shortlist=0)
     rows = rng.normal(size=(2, 8)).astype(np.float32)
-    hits = index.score_sentence("label 1 0 and more", index.coarse(rows), rows, [(0, 18), (0, 9)],
-                                np.zeros((0, 8), np.float32), [], config, keep=3)
+    hits = index.score_sentence(
+        "label 1 0 and more",
+        index.coarse(rows),
+        rows,
+        [(0, 18), (0, 9)],
+        np.zeros((0, 8), np.float32),
+        [],
+        config,
+        keep=3,
+    )
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert all((h.start, h.end) in [(0, 18), (0, 9)] for h in hits)
     assert all(0.0 <= h.score <= 1.0 for h in hits)
@@ -71,9 +83,11 @@ def test_half_to_float_is_exact_for_every_finite_float16() -> None:
 def test_float32_vectors_score_like_float16_ones() -> None:
     rng = np.random.default_rng(2)
     index = make_index(rng, [2, 1, 3])
-    twin = ConceptIndex(index.table, index.vectors.astype(np.float32),
-                        [(o, t) for o, t in zip(index.table.owners, index.table.texts, strict=True)
-                         if t.startswith("label")])
+    twin = ConceptIndex(
+        index.table,
+        index.vectors.astype(np.float32),
+        [(o, t) for o, t in zip(index.table.owners, index.table.texts, strict=True) if t.startswith("label")],
+    )
     queries = rng.normal(size=(3, 8)).astype(np.float32)
     config = MatchConfig()
     for got, want in zip(twin.dense(queries, config), index.dense(queries, config), strict=True):

@@ -35,8 +35,10 @@ def onnx_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def onnx_embedders(onnx_root: Path):  # type: ignore[no-untyped-def]
-    return {b: load_embedder("all-MiniLM-L6-v2", backend=b, cache_dir=onnx_root).embedder
-            for b in ("onnx", "onnx-int8")}
+    return {
+        b: load_embedder("all-MiniLM-L6-v2", backend=b, cache_dir=onnx_root).embedder
+        for b in ("onnx", "onnx-int8")
+    }
 
 
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -78,8 +80,11 @@ def test_int8_vectors_repeat_within_a_tolerance(onnx_embedders) -> None:  # type
 
 
 @pytest.mark.slow
-def test_export_is_cached_by_model_identity(onnx_root: Path, onnx_embedders,  # type: ignore[no-untyped-def]
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_export_is_cached_by_model_identity(
+    onnx_root: Path,
+    onnx_embedders,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     folders = sorted(p.name for p in (onnx_root / "onnx").iterdir() if p.is_dir())
     assert len(folders) == 2 and all(f.startswith("all-MiniLM-L6-v2-") for f in folders)
     info = json.loads((onnx_embedders["onnx-int8"].export_path / "export.json").read_text())
@@ -103,8 +108,10 @@ def test_cache_keys_apart_from_torch(bundled_embedder, onnx_embedders, esco_mini
     taxonomy = load_taxonomy(esco_mini, snapshot=False)
     tables = build_views(taxonomy)
     cache = EmbeddingCache(Path("unused"))
-    keys = [cache.key_for(e, taxonomy, tables) for e in
-            (bundled_embedder, onnx_embedders["onnx"], onnx_embedders["onnx-int8"])]
+    keys = [
+        cache.key_for(e, taxonomy, tables)
+        for e in (bundled_embedder, onnx_embedders["onnx"], onnx_embedders["onnx-int8"])
+    ]
     assert [k.backend for k in keys] == ["torch", "onnx", "onnx-int8"]
     assert len({k.digest() for k in keys}) == 3
 
@@ -120,8 +127,7 @@ def test_loading_an_export_needs_no_torch(onnx_root: Path, onnx_embedders) -> No
         "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') "
         "if m in sys.modules))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
@@ -132,8 +138,14 @@ def test_extraction_with_int8(onnx_root: Path, esco_mini: Path) -> None:
     text = ["Experienced Python developer, fluent in SQL. Cook wanted for our kitchen."]
     results = {}
     for backend in ("torch", "onnx-int8"):
-        extractor = SkillExtractor(model="all-MiniLM-L6-v2", backend=backend, device="cpu",
-                                   taxonomy=taxonomy, cache_dir=onnx_root, show_progress=False)
+        extractor = SkillExtractor(
+            model="all-MiniLM-L6-v2",
+            backend=backend,
+            device="cpu",
+            taxonomy=taxonomy,
+            cache_dir=onnx_root,
+            show_progress=False,
+        )
         assert extractor.embedder.backend == backend  # type: ignore[attr-defined]
         [results[backend]] = extractor.extract(text, skills_threshold=0.3)
     torch_scores = {m.uri: m.score for m in results["torch"].skills}
@@ -150,11 +162,23 @@ def test_cli_backend_option(onnx_root: Path, esco_mini: Path, tmp_path: Path) ->
 
     source = tmp_path / "ads.jsonl"
     source.write_text(json.dumps({"id": "a", "text": SENTENCES[1]}) + "\n", "utf-8")
-    result = CliRunner().invoke(cli, [
-        "--esco-dir", str(esco_mini), "--cache-dir", str(onnx_root), "--model",
-        "all-MiniLM-L6-v2", "extract", str(source), "--backend", "onnx-int8",
-        "--skills-threshold", "0.3",
-    ])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--esco-dir",
+            str(esco_mini),
+            "--cache-dir",
+            str(onnx_root),
+            "--model",
+            "all-MiniLM-L6-v2",
+            "extract",
+            str(source),
+            "--backend",
+            "onnx-int8",
+            "--skills-threshold",
+            "0.3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
     assert record["id"] == "a" and PYTHON in {m["uri"] for m in record["skills"]}

@@ -27,10 +27,36 @@ def test_offsets_point_at_the_right_characters(text: str) -> None:
         assert segment.text == segment.text.strip()
 
 
-@given(st.lists(st.sampled_from(
-    ["standard", "order", "Android", "and", "or", "brand", "sand", ",", ".", "organise", "Oracle",
-     "operations", "\n", "-", "band", "as", "well", "such", "including", "e.g.", "Node.js"]
-), max_size=60))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "standard",
+                "order",
+                "Android",
+                "and",
+                "or",
+                "brand",
+                "sand",
+                ",",
+                ".",
+                "organise",
+                "Oracle",
+                "operations",
+                "\n",
+                "-",
+                "band",
+                "as",
+                "well",
+                "such",
+                "including",
+                "e.g.",
+                "Node.js",
+            ]
+        ),
+        max_size=60,
+    )
+)
 @settings(max_examples=300, deadline=None)
 def test_never_splits_inside_a_word(pieces: list[str]) -> None:
     text = " ".join(pieces)
@@ -54,8 +80,13 @@ def test_words_with_conjunction_letters_survive() -> None:
 def test_sentences_bullets_and_clauses() -> None:
     text = "We need Python and SQL. Team player!\n- Java\n• Git & Docker as well as CI/CD\n2. Excel"
     sentences = [text[s:e] for s, e in split_sentences(text)]
-    assert sentences == ["We need Python and SQL.", "Team player!", "Java",
-                         "Git & Docker as well as CI/CD", "Excel"]
+    assert sentences == [
+        "We need Python and SQL.",
+        "Team player!",
+        "Java",
+        "Git & Docker as well as CI/CD",
+        "Excel",
+    ]
     segments = segment_text(text)
     clauses = [s.text for s in segments if s.level == "clause" and s.sentence == 3]
     assert clauses == ["Git", "Docker", "CI/CD"]

@@ -185,8 +185,9 @@ def test_full_vendored_taxonomy_counts(full_taxonomy) -> None:  # type: ignore[n
     german = sum(1 for s in taxonomy.skills.values() if "de" in s.translations)
     assert german >= 2_334
     assert sum(1 for o in taxonomy.occupations.values() if "de" in o.translations) == 3_039
-    ai = next(o for o in taxonomy.occupations.values()
-              if o.preferred_label == "artificial intelligence engineer")
+    ai = next(
+        o for o in taxonomy.occupations.values() if o.preferred_label == "artificial intelligence engineer"
+    )
     assert ai.preferred_label == ai.preferred_label.strip()
 
 

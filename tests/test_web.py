@@ -313,9 +313,7 @@ def test_root_redirects_while_loading(tmp_path: Path) -> None:
 
 
 # -- static files -------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("name", "media_type"), [("app.js", "text/javascript"), ("app.css", "text/css")]
-)
+@pytest.mark.parametrize(("name", "media_type"), [("app.js", "text/javascript"), ("app.css", "text/css")])
 def test_static_files(client: TestClient, name: str, media_type: str) -> None:
     html = client.get("/ui").text
     url = re.search(rf'"(/ui/static/{re.escape(name)}\?v=[0-9a-f]+)"', html)
@@ -494,9 +492,7 @@ def screenshot(page: Any, name: str) -> Path:
 
 
 @browser_test
-def test_browser_example_shows_skills_occupations_and_evidence(
-    page: Any, live_server: LiveServer
-) -> None:
+def test_browser_example_shows_skills_occupations_and_evidence(page: Any, live_server: LiveServer) -> None:
     from playwright.sync_api import expect
 
     open_page(page, live_server)
@@ -540,9 +536,7 @@ def test_browser_paste_text(page: Any, live_server: LiveServer) -> None:
     )  # no button: results follow the text
     card = page.locator("#skills .card", has_text="provide nursing care in community settings")
     expect(card).to_be_visible()
-    expect(
-        page.locator("#occupations .card", has_text="nurse responsible for general care")
-    ).to_be_visible()
+    expect(page.locator("#occupations .card", has_text="nurse responsible for general care")).to_be_visible()
     expect(page.locator("#char-count")).to_have_text("78")
 
 
@@ -581,12 +575,8 @@ def test_browser_upload_pdf(page: Any, live_server: LiveServer) -> None:
     from playwright.sync_api import expect
 
     open_page(page, live_server)
-    pdf = make_pdf(
-        [["Curriculum vitae: software developer", "Skills: Python, SQL and teamwork principles."]]
-    )
-    page.locator("#file").set_input_files(
-        {"name": "cv.pdf", "mimeType": "application/pdf", "buffer": pdf}
-    )
+    pdf = make_pdf([["Curriculum vitae: software developer", "Skills: Python, SQL and teamwork principles."]])
+    page.locator("#file").set_input_files({"name": "cv.pdf", "mimeType": "application/pdf", "buffer": pdf})
     expect(page.locator("#source-info")).to_contain_text("Text read from cv.pdf, 1 page")
     expect(skill_card(page, SQL)).to_be_visible()
     expect(page.get_by_label("Paste a job ad, CV or course description")).to_have_value(
@@ -604,9 +594,7 @@ def test_browser_upload_pdf(page: Any, live_server: LiveServer) -> None:
     expect(page.locator("#error")).to_contain_text("choose a PDF")
     # a Word document, chosen with the file picker
     docx = make_docx(["Kitchen help", "You store raw food materials and order supplies."])
-    page.locator("#file").set_input_files(
-        {"name": "ad.docx", "mimeType": DOCX_TYPE, "buffer": docx}
-    )
+    page.locator("#file").set_input_files({"name": "ad.docx", "mimeType": DOCX_TYPE, "buffer": docx})
     expect(page.locator("#source-info")).to_contain_text("Text read from ad.docx")
     expect(page.locator("#error")).to_be_hidden()
     expect(page.locator("#skills .card", has_text="store raw food materials")).to_be_visible()
@@ -689,9 +677,9 @@ def test_browser_filter_sort_copy_and_language(browser: Any, live_server: LiveSe
         assert SQL in copied and SOFTWARE_DEVELOPER in copied
         # labels in German where the mini ESCO data has them
         page.get_by_label("Labels in").select_option("de")
-        expect(
-            page.locator(f'#occupations .card[data-uri="{SOFTWARE_DEVELOPER}"] .card-label')
-        ).to_have_text("Softwareentwickler/Softwareentwicklerin")
+        expect(page.locator(f'#occupations .card[data-uri="{SOFTWARE_DEVELOPER}"] .card-label')).to_have_text(
+            "Softwareentwickler/Softwareentwicklerin"
+        )
         assert page.locator('#language option[value="fr"]').is_disabled()
     finally:
         context.close()

@@ -66,9 +66,7 @@ class Settings(BaseSettings):
     )
 
     # -- the server ------------------------------------------------------------------------
-    host: str = Field(
-        default="127.0.0.1", description="Interface to bind (0.0.0.0: every interface)."
-    )
+    host: str = Field(default="127.0.0.1", description="Interface to bind (0.0.0.0: every interface).")
     port: int = Field(default=9000, ge=1, le=65535, description="TCP port.")
     workers: int = Field(
         default=1,
@@ -83,18 +81,14 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(
         default=100_000, ge=1, description="Longest text accepted (characters); longer: 413."
     )
-    max_batch_size: int = Field(
-        default=1000, ge=1, description="Most texts in one request; more: 413."
-    )
+    max_batch_size: int = Field(default=1000, ge=1, description="Most texts in one request; more: 413.")
     max_request_bytes: int = Field(
         default=20_000_000, ge=1, description="Largest JSON request body (bytes); larger: 413."
     )
     max_upload_bytes: int = Field(
         default=10_000_000, ge=1, description="Largest uploaded document (bytes); larger: 413."
     )
-    max_pdf_pages: int = Field(
-        default=100, ge=1, description="Most pages of an uploaded PDF; more: 413."
-    )
+    max_pdf_pages: int = Field(default=100, ge=1, description="Most pages of an uploaded PDF; more: 413.")
 
     # -- CORS ------------------------------------------------------------------------------
     cors_origins: _List = Field(

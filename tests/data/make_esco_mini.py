@@ -14,12 +14,24 @@ SOURCE = Path("src/esco_skill_extractor/data/esco")
 TARGET = Path("tests/data/esco_mini")
 
 OCCUPATION_LABELS = [
-    "software developer", "data scientist", "cook", "electrician", "nurse responsible for general care",
+    "software developer",
+    "data scientist",
+    "cook",
+    "electrician",
+    "nurse responsible for general care",
 ]
 EXTRA_SKILLS = [
-    "Python (computer programming)", "Java (computer programming)", "SQL", "teamwork principles",
-    "communication", "project management", "machine learning", "statistics", "English",
-    "manage musical staff", "Android (mobile operating systems)",
+    "Python (computer programming)",
+    "Java (computer programming)",
+    "SQL",
+    "teamwork principles",
+    "communication",
+    "project management",
+    "machine learning",
+    "statistics",
+    "English",
+    "manage musical staff",
+    "Android (mobile operating systems)",
 ]
 SKILLS_PER_OCCUPATION = 4
 

@@ -91,9 +91,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _configure_logging(settings.log_level)
         if service.state == "loading":
-            logger.info(
-                "loading the extractor in the background; /health answers 503 until it is ready"
-            )
+            logger.info("loading the extractor in the background; /health answers 503 until it is ready")
         service.start()
         yield
         service.stop()

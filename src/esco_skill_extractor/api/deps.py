@@ -56,8 +56,7 @@ def check_texts(texts: Sequence[str], settings: Settings) -> None:
             which = "The text" if len(texts) == 1 else f"Text {position}"
             raise HTTPException(
                 413,
-                f"{which} has {len(text):,} characters; the limit is {limit:,} "
-                "(ESCO_MAX_TEXT_CHARS).",
+                f"{which} has {len(text):,} characters; the limit is {limit:,} (ESCO_MAX_TEXT_CHARS).",
             )
 
 

@@ -55,9 +55,7 @@ def read_document(data: bytes, *, max_bytes: int, max_pages: int) -> Document:
     if not data:
         raise UploadError("The uploaded file is empty.")
     if len(data) > max_bytes:
-        raise UploadError(
-            f"The uploaded file has {len(data):,} bytes; the limit is {max_bytes:,}.", 413
-        )
+        raise UploadError(f"The uploaded file has {len(data):,} bytes; the limit is {max_bytes:,}.", 413)
     if b"%PDF-" in data[:1024]:
         document = _read_pdf(data, max_pages)
     elif data.startswith(b"PK\x03\x04"):
@@ -66,9 +64,7 @@ def read_document(data: bytes, *, max_bytes: int, max_pages: int) -> Document:
         document = Document(_decode_text(data), "text", None)
     if not document.text.strip():
         what = {"pdf": "PDF", "docx": "Word document", "text": "file"}[document.file_type]
-        hint = (
-            " (is it a scanned image? OCR is not supported)" if document.file_type == "pdf" else ""
-        )
+        hint = " (is it a scanned image? OCR is not supported)" if document.file_type == "pdf" else ""
         raise UploadError(f"The {what} contains no extractable text{hint}.")
     return document
 
@@ -85,9 +81,7 @@ def _read_pdf(data: bytes, max_pages: int) -> Document:
             except (DependencyError, NotImplementedError):
                 opened = PasswordType.NOT_DECRYPTED
             if opened == PasswordType.NOT_DECRYPTED:
-                raise UploadError(
-                    "The PDF is encrypted (password-protected); upload an unprotected copy."
-                )
+                raise UploadError("The PDF is encrypted (password-protected); upload an unprotected copy.")
         pages = len(reader.pages)
     except UploadError:
         raise
@@ -102,9 +96,7 @@ def _read_pdf(data: bytes, max_pages: int) -> Document:
             texts.append(page.extract_text() or "")
         except Exception as exc:  # noqa: BLE001
             logger.info("PDF page %d unreadable: %s: %s", number, type(exc).__name__, exc)
-            raise UploadError(
-                f"Page {number} of the PDF cannot be read: the file is corrupt."
-            ) from None
+            raise UploadError(f"Page {number} of the PDF cannot be read: the file is corrupt.") from None
     return Document("\n".join(t.strip() for t in texts).strip(), "pdf", pages)
 
 
@@ -151,7 +143,5 @@ def _decode_text(data: bytes) -> str:
 
 
 def _looks_like_text(text: str) -> bool:
-    controls = sum(
-        1 for ch in text[:100_000] if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f"
-    )
+    controls = sum(1 for ch in text[:100_000] if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f")
     return controls <= len(text[:100_000]) // 1000

@@ -120,9 +120,7 @@ async def _esco_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EscoError)
     status = status_for(exc)
     if status >= 500:
-        logger.error(
-            "%s %s failed: %s: %s", request.method, request.url.path, type(exc).__name__, exc
-        )
+        logger.error("%s %s failed: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
     return JSONResponse({"detail": str(exc) or type(exc).__name__}, status_code=status)
 
 

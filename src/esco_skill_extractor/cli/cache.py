@@ -26,7 +26,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _dtype_option(function: F) -> F:
     return click.option(
-        "--dtype", type=click.Choice(["float16", "float32"]), default="float16", show_default=True,
+        "--dtype",
+        type=click.Choice(["float16", "float32"]),
+        default="float16",
+        show_default=True,
         help="Stored float type of the cache in question.",
     )(function)
 
@@ -45,9 +48,10 @@ def _current(
     choice = choice or resolve_model(app.model)
     location = choice.location
     if location.revision is None:
-        return choice, None, (
-            f"{location.model_id} is not downloaded yet; its first run (or `cache build`) "
-            "downloads it"
+        return (
+            choice,
+            None,
+            (f"{location.model_id} is not downloaded yet; its first run (or `cache build`) downloads it"),
         )
     taxonomy = app.taxonomy
     key = app.embedding_cache.key_for(location, taxonomy, build_views(taxonomy), dtype=dtype)
@@ -92,15 +96,18 @@ def cache_summary(
     try:
         _, key, problem = _current(app, dtype, choice)
     except EscoError as exc:
-        return {"root": str(cache.root), "key": None, "path": None, "state": "unknown",
-                "problem": str(exc)}
+        return {"root": str(cache.root), "key": None, "path": None, "state": "unknown", "problem": str(exc)}
     if key is None:
-        return {"root": str(cache.root), "key": None, "path": None, "state": "unknown",
-                "problem": problem}
+        return {"root": str(cache.root), "key": None, "path": None, "state": "unknown", "problem": problem}
     status = cache.status(key)
     current = status.summary()["current"]
-    return {"root": str(cache.root), "key": current["digest"], "path": current["path"],
-            "state": current["state"], "problem": current["problem"]}
+    return {
+        "root": str(cache.root),
+        "key": current["digest"],
+        "path": current["path"],
+        "state": current["state"],
+        "problem": current["problem"],
+    }
 
 
 # -- formatting -------------------------------------------------------------------------------
@@ -120,11 +127,9 @@ def _print_status(view: dict[str, Any], backups: list[str]) -> None:
     current = view["current"]
     click.echo(f"Embedding caches in {view['root']}")
     model = current.get("model") or "?"
-    fallback = " (fallback: the default model is unavailable)" if current.get(
-        "fallback_used") else ""
+    fallback = " (fallback: the default model is unavailable)" if current.get("fallback_used") else ""
     click.echo(f"Current configuration: {model}{fallback}")
-    click.echo(f"  state: {current['state']}" + (f"  key: {current['digest']}"
-                                                  if current["digest"] else ""))
+    click.echo(f"  state: {current['state']}" + (f"  key: {current['digest']}" if current["digest"] else ""))
     if current["problem"]:
         click.echo(f"  {current['problem']}")
     if not view["caches"]:
@@ -132,10 +137,12 @@ def _print_status(view: dict[str, Any], backups: list[str]) -> None:
     for entry in view["caches"]:
         mark = "  <- current" if entry["current"] else ""
         rows = ", ".join(f"{n} {r:,}" for n, r in (entry["rows"] or {}).items() if r is not None)
-        click.echo(f"{entry['digest']}  {entry['state']:9}  {entry['model'] or '?'}  "
-                   f"ESCO {entry['taxonomy_version'] or '?'}  {entry['recipe'] or '?'}  "
-                   f"{entry['dtype'] or '?'}  {entry['dim'] or '?'}d  {rows}  "
-                   f"{_mb(entry['size_bytes'])}{mark}")
+        click.echo(
+            f"{entry['digest']}  {entry['state']:9}  {entry['model'] or '?'}  "
+            f"ESCO {entry['taxonomy_version'] or '?'}  {entry['recipe'] or '?'}  "
+            f"{entry['dtype'] or '?'}  {entry['dim'] or '?'}d  {rows}  "
+            f"{_mb(entry['size_bytes'])}{mark}"
+        )
         if entry["problem"]:
             click.echo(f"    {entry['problem']}")
     click.echo(f"Total: {_mb(view['total_bytes'])}")
@@ -161,12 +168,16 @@ def cache_group() -> None:
 
 @cache_group.command("status")
 @_dtype_option
-@click.option("--legacy-dir", "legacy_dirs", multiple=True, type=click.Path(path_type=Path),
-              help="Also look for legacy caches here (e.g. an old install's package folder).")
+@click.option(
+    "--legacy-dir",
+    "legacy_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Also look for legacy caches here (e.g. an old install's package folder).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_app
-def status_command(app: AppContext, dtype: Dtype, legacy_dirs: tuple[Path, ...],
-                   as_json: bool) -> None:
+def status_command(app: AppContext, dtype: Dtype, legacy_dirs: tuple[Path, ...], as_json: bool) -> None:
     """What is cached, for which model and taxonomy, and whether it fits the configuration."""
     cache = app.embedding_cache
     choice, key, problem = _current(app, dtype)
@@ -183,11 +194,11 @@ def status_command(app: AppContext, dtype: Dtype, legacy_dirs: tuple[Path, ...],
 @click.option("--device", help="cpu, cuda, cuda:N or mps (default: the global --device).")
 @click.option("--batch-size", type=click.IntRange(1, 4096), default=64, show_default=True)
 @_dtype_option
-@click.option("--progress/--no-progress", default=True, show_default=True,
-              help="Show a progress bar.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 @pass_app
-def build_command(app: AppContext, model: str | None, device: str | None, batch_size: int,
-                  dtype: Dtype, progress: bool) -> None:
+def build_command(
+    app: AppContext, model: str | None, device: str | None, batch_size: int, dtype: Dtype, progress: bool
+) -> None:
     """Build the cache of the current configuration (or check that it is there)."""
     from ..extraction.views import build_views
 
@@ -198,8 +209,14 @@ def build_command(app: AppContext, model: str | None, device: str | None, batch_
     loaded = app.loaded_model
     taxonomy = app.taxonomy
     cache = app.embedding_cache
-    cached = cache.load_or_build(loaded.embedder, taxonomy, build_views(taxonomy), dtype=dtype,
-                                 batch_size=batch_size, show_progress=progress)
+    cached = cache.load_or_build(
+        loaded.embedder,
+        taxonomy,
+        build_views(taxonomy),
+        dtype=dtype,
+        batch_size=batch_size,
+        show_progress=progress,
+    )
     rows = ", ".join(f"{name} {len(v):,}" for name, v in cached.vectors.items())
     verb = "built" if cache.stats.builds else "already built"
     click.echo(f"Embedding cache {verb}: {cached.path}")
@@ -221,17 +238,27 @@ def verify_command(app: AppContext, dtype: Dtype, as_json: bool) -> None:
     choice, key, problem = _current(app, dtype)
     current_ok = key is not None and any(r.ok and r.digest == key.digest() for r in reports)
     if key is not None and not current_ok and not problem:
-        problem = next(("; ".join(r.problems) for r in reports if r.digest == key.digest()),
-                       f"no cache for the current configuration (key {key.digest()})")
+        problem = next(
+            ("; ".join(r.problems) for r in reports if r.digest == key.digest()),
+            f"no cache for the current configuration (key {key.digest()})",
+        )
     failed = any(not r.ok for r in reports) or not current_ok
     if as_json:
-        echo_json({
-            "ok": not failed,
-            "current": {"digest": key.digest() if key else None, "ok": current_ok,
-                        "problem": problem, "model": choice.location.model_id},
-            "caches": [{"digest": r.digest, "path": str(r.path), "ok": r.ok,
-                        "problems": list(r.problems)} for r in reports],
-        })
+        echo_json(
+            {
+                "ok": not failed,
+                "current": {
+                    "digest": key.digest() if key else None,
+                    "ok": current_ok,
+                    "problem": problem,
+                    "model": choice.location.model_id,
+                },
+                "caches": [
+                    {"digest": r.digest, "path": str(r.path), "ok": r.ok, "problems": list(r.problems)}
+                    for r in reports
+                ],
+            }
+        )
     else:
         _print_reports(reports)
         if current_ok:
@@ -254,20 +281,20 @@ def list_command(app: AppContext, as_json: bool) -> None:
     if not entries:
         click.echo("No caches.")
     for entry in entries:
-        click.echo(f"{entry['digest']}  {entry['state']:9}  {entry['model'] or '?'}  "
-                   f"ESCO {entry['taxonomy_version'] or '?'}  {entry['dtype'] or '?'}  "
-                   f"{_mb(entry['size_bytes'])}  {entry['created'] or ''}")
+        click.echo(
+            f"{entry['digest']}  {entry['state']:9}  {entry['model'] or '?'}  "
+            f"ESCO {entry['taxonomy_version'] or '?'}  {entry['dtype'] or '?'}  "
+            f"{_mb(entry['size_bytes'])}  {entry['created'] or ''}"
+        )
 
 
 @cache_group.command("prune")
-@click.option("--keep-current", is_flag=True,
-              help="Keep the cache of the current configuration.")
+@click.option("--keep-current", is_flag=True, help="Keep the cache of the current configuration.")
 @_dtype_option
 @click.option("--dry-run", is_flag=True, help="Only show what would be deleted.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
-def prune_command(app: AppContext, keep_current: bool, dtype: Dtype, dry_run: bool,
-                  yes: bool) -> None:
+def prune_command(app: AppContext, keep_current: bool, dtype: Dtype, dry_run: bool, yes: bool) -> None:
     """Delete caches (all, or all but the current one) and leftovers of crashed builds.
 
     Backups are kept.
@@ -315,8 +342,11 @@ def export_command(app: AppContext, file: Path, digest: str | None, dtype: Dtype
 
 @cache_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--any-config", is_flag=True,
-              help="Install the archive even if it does not fit the current model and taxonomy.")
+@click.option(
+    "--any-config",
+    is_flag=True,
+    help="Install the archive even if it does not fit the current model and taxonomy.",
+)
 @_dtype_option
 @pass_app
 def import_command(app: AppContext, file: Path, any_config: bool, dtype: Dtype) -> None:
@@ -325,8 +355,9 @@ def import_command(app: AppContext, file: Path, any_config: bool, dtype: Dtype) 
     if not any_config:
         _, expect, problem = _current(app, dtype)
         if expect is None:
-            raise CacheError(f"cannot tell the current configuration: {problem}; "
-                             "use --any-config to import anyway")
+            raise CacheError(
+                f"cannot tell the current configuration: {problem}; use --any-config to import anyway"
+            )
     entry = app.embedding_cache.import_(file, expect_key=expect)
     click.echo(f"Imported {entry.digest} into {entry.path}")
 
@@ -351,20 +382,25 @@ def restore_command(app: AppContext, name: str) -> None:
 
 @cache_group.command("import-legacy")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--model", "model", required=True,
-              help="The model that made the legacy file (PyPI package: all-MiniLM-L6-v2).")
-@click.option("--trust", is_flag=True,
-              help="You made this file yourself: it is a pickle, and reading one can run code.")
+@click.option(
+    "--model",
+    "model",
+    required=True,
+    help="The model that made the legacy file (PyPI package: all-MiniLM-L6-v2).",
+)
+@click.option(
+    "--trust", is_flag=True, help="You made this file yourself: it is a pickle, and reading one can run code."
+)
 @_dtype_option
 @pass_app
-def import_legacy_command(app: AppContext, path: Path, model: str, trust: bool,
-                          dtype: Dtype) -> None:
+def import_legacy_command(app: AppContext, path: Path, model: str, trust: bool, dtype: Dtype) -> None:
     """Convert a legacy pickle cache (skill_embeddings.bin ...) into a safe cache.
 
     It is checked against the taxonomy (--esco-dir: the ESCO files it was built from) and
     stored with recipe "pypi-blob", apart from this package's own caches.
     """
-    cached = import_legacy(path, model, taxonomy=app.taxonomy, cache=app.embedding_cache,
-                           trust=trust, dtype=dtype)
+    cached = import_legacy(
+        path, model, taxonomy=app.taxonomy, cache=app.embedding_cache, trust=trust, dtype=dtype
+    )
     rows = ", ".join(f"{name} {len(v):,}" for name, v in cached.vectors.items())
     click.echo(f"Converted {path} into {cached.path} ({rows} vectors)")

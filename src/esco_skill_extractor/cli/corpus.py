@@ -94,8 +94,7 @@ def read_document_file(path: Path) -> str:
     if not data.strip():
         return ""
     try:
-        return read_document(data, max_bytes=_MAX_DOCUMENT_BYTES,
-                             max_pages=_MAX_PDF_PAGES).text
+        return read_document(data, max_bytes=_MAX_DOCUMENT_BYTES, max_pages=_MAX_PDF_PAGES).text
     except UploadError as exc:
         message = str(exc).replace("The uploaded file", "The file")
         raise DocumentError(f"{path}: {message}") from None
@@ -103,8 +102,10 @@ def read_document_file(path: Path) -> str:
 
 def _folder_files(folder: Path) -> list[Path]:
     return sorted(
-        p for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in DOCUMENT_SUFFIXES
         and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 
@@ -151,11 +152,12 @@ def check_inputs(inputs: Sequence[Path], columns: Columns) -> None:
 def _check_columns(path: Path, names: Sequence[str], columns: Columns) -> None:
     listed = ", ".join(names) or "none"
     if columns.text not in names:
-        raise CorpusError(f"{path} has no column {columns.text!r} (columns: {listed}); "
-                          "name the text column with --text-column")
+        raise CorpusError(
+            f"{path} has no column {columns.text!r} (columns: {listed}); "
+            "name the text column with --text-column"
+        )
     if columns.id is not None and columns.id not in names:
-        raise CorpusError(f"{path} has no column {columns.id!r} (columns: {listed}); "
-                          "check --id-column")
+        raise CorpusError(f"{path} has no column {columns.id!r} (columns: {listed}); check --id-column")
 
 
 def _open_text(path: Path) -> IO[str]:
@@ -189,9 +191,13 @@ def _count_jsonl(path: Path) -> int:
     return count
 
 
-def iter_records(inputs: Sequence[Path], *, text_column: str = "text",
-                 id_column: str | None = None, stdin: IO[str] | None = None
-                 ) -> Iterator[InputRecord]:
+def iter_records(
+    inputs: Sequence[Path],
+    *,
+    text_column: str = "text",
+    id_column: str | None = None,
+    stdin: IO[str] | None = None,
+) -> Iterator[InputRecord]:
     """Every document of the inputs, in order (folders sorted by path).
 
     Args:
@@ -210,8 +216,7 @@ def iter_records(inputs: Sequence[Path], *, text_column: str = "text",
             yield from _stdin_records(stdin if stdin is not None else sys.stdin, columns)
         elif path.is_dir():
             for file in _folder_files(path):
-                yield InputRecord(file.relative_to(path).as_posix(), str(file),
-                                  _reader(file))
+                yield InputRecord(file.relative_to(path).as_posix(), str(file), _reader(file))
         elif path.suffix.lower() in (".jsonl", ".ndjson", ".csv"):
             try:
                 if path.suffix.lower() == ".csv":
@@ -281,8 +286,10 @@ def _jsonl_records(lines: Iterable[str], name: str, columns: Columns) -> Iterato
         if not isinstance(row, dict):
             raise CorpusError(f"{where}: expected a JSON object, got {type(row).__name__}")
         if columns.text not in row:
-            raise CorpusError(f"{where}: no {columns.text!r} field (fields: "
-                              f"{', '.join(row) or 'none'}); name it with --text-column")
+            raise CorpusError(
+                f"{where}: no {columns.text!r} field (fields: "
+                f"{', '.join(row) or 'none'}); name it with --text-column"
+            )
         text = _field_text(row[columns.text], where, columns.text)
         yield InputRecord(_row_id(row, where, columns), where, _constant(text))
 

@@ -38,9 +38,13 @@ __all__ = ["extract_command", "format_extraction", "make_extractor"]
 logger = logging.getLogger(__name__)
 
 
-def make_extractor(app: AppContext, skills_threshold: float | None = None,
-                   occupation_threshold: float | None = None, *,
-                   segment_cache_size: int = 10_000) -> SkillExtractor:
+def make_extractor(
+    app: AppContext,
+    skills_threshold: float | None = None,
+    occupation_threshold: float | None = None,
+    *,
+    segment_cache_size: int = 10_000,
+) -> SkillExtractor:
     """A :class:`SkillExtractor` for the CLI's options (model, device, data and cache folders)."""
     loaded = app.loaded_model
     extractor = SkillExtractor(
@@ -74,13 +78,18 @@ def format_extraction(result: Extraction, taxonomy: Any = None) -> str:
     if result.occupations:
         lines.append(f"Occupations ({len(result.occupations)}):")
         for o in result.occupations:
-            via = {"text": "named in the text", "skills": "inferred from skills",
-                   "text+skills": "named and supported by skills"}[o.source]
+            via = {
+                "text": "named in the text",
+                "skills": "inferred from skills",
+                "text+skills": "named and supported by skills",
+            }[o.source]
             lines.append(f"  {o.score:.2f}  {o.label}  (ISCO {o.isco_code}; {via})")
             lines.append(f"        {o.uri}")
             if o.essential_skills_found:
-                lines.append(f"        essential skills covered: {len(o.essential_skills_found)}"
-                             f" of {o.essential_skills_total}")
+                lines.append(
+                    f"        essential skills covered: {len(o.essential_skills_found)}"
+                    f" of {o.essential_skills_total}"
+                )
     else:
         lines.append("Occupations: none above the threshold.")
     return "\n".join(lines)
@@ -116,43 +125,95 @@ def _read_inputs(text: str | None, inputs: tuple[Path, ...]) -> list[tuple[str, 
 @click.command("extract")
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--text", "-t", help="The text to analyse (instead of files or stdin).")
-@click.option("--skills-threshold", type=click.FloatRange(0, 1),
-              help="Minimum skill score (default: the model's).")
-@click.option("--occupation-threshold", "--occupations-threshold", "occupation_threshold",
-              type=click.FloatRange(0, 1), help="Minimum occupation score (default: the model's).")
+@click.option(
+    "--skills-threshold", type=click.FloatRange(0, 1), help="Minimum skill score (default: the model's)."
+)
+@click.option(
+    "--occupation-threshold",
+    "--occupations-threshold",
+    "occupation_threshold",
+    type=click.FloatRange(0, 1),
+    help="Minimum occupation score (default: the model's).",
+)
 @click.option("--max-results", type=click.IntRange(1), help="At most this many of each.")
 @click.option("--lang", "language", default="en", show_default=True, help="Label language.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (single texts and files).")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
-              help="Batch mode: write one record per input to this file (default: stdout).")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]),
-              help="Batch output format. Default: from the output's suffix, else jsonl.")
-@click.option("--text-column", default="text", show_default=True,
-              help="The text field of JSONL, CSV and Parquet inputs.")
-@click.option("--id-column", help="The id field of JSONL, CSV and Parquet inputs "
-                                  "(default: 'id' when present, else file:row).")
-@click.option("--resume", is_flag=True,
-              help="Continue an interrupted batch run: keep the records in OUTPUT, skip "
-                   "their inputs.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Batch mode: write one record per input to this file (default: stdout).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "parquet"]),
+    help="Batch output format. Default: from the output's suffix, else jsonl.",
+)
+@click.option(
+    "--text-column",
+    default="text",
+    show_default=True,
+    help="The text field of JSONL, CSV and Parquet inputs.",
+)
+@click.option(
+    "--id-column",
+    help="The id field of JSONL, CSV and Parquet inputs (default: 'id' when present, else file:row).",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue an interrupted batch run: keep the records in OUTPUT, skip their inputs.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUTPUT.")
-@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True,
-              help="Documents extracted (and written) together.")
-@click.option("--segment-cache", type=click.IntRange(0), default=10_000, show_default=True,
-              help="Sentences whose results are remembered (repeated boilerplate is scored "
-                   "once); 0 disables.")
-@click.option("--backend", type=click.Choice(list(BACKENDS)), default="torch",
-              show_default=True,
-              help="Inference backend: torch, or ONNX Runtime on the CPU (onnx, onnx-int8: "
-                   "faster, needs the onnx extra).")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar on stderr (default: when stderr is a terminal).")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=32,
+    show_default=True,
+    help="Documents extracted (and written) together.",
+)
+@click.option(
+    "--segment-cache",
+    type=click.IntRange(0),
+    default=10_000,
+    show_default=True,
+    help="Sentences whose results are remembered (repeated boilerplate is scored once); 0 disables.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(list(BACKENDS)),
+    default="torch",
+    show_default=True,
+    help="Inference backend: torch, or ONNX Runtime on the CPU (onnx, onnx-int8: "
+    "faster, needs the onnx extra).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar on stderr (default: when stderr is a terminal).",
+)
 @pass_app
-def extract_command(app: AppContext, inputs: tuple[Path, ...], text: str | None,
-                    skills_threshold: float | None, occupation_threshold: float | None,
-                    max_results: int | None, language: str, as_json: bool,
-                    output: Path | None, fmt: OutputFormat | None, text_column: str,
-                    id_column: str | None, resume: bool, overwrite: bool, batch_size: int,
-                    segment_cache: int, backend: Backend, progress: bool | None) -> None:
+def extract_command(
+    app: AppContext,
+    inputs: tuple[Path, ...],
+    text: str | None,
+    skills_threshold: float | None,
+    occupation_threshold: float | None,
+    max_results: int | None,
+    language: str,
+    as_json: bool,
+    output: Path | None,
+    fmt: OutputFormat | None,
+    text_column: str,
+    id_column: str | None,
+    resume: bool,
+    overwrite: bool,
+    batch_size: int,
+    segment_cache: int,
+    backend: Backend,
+    progress: bool | None,
+) -> None:
     """Find ESCO skills and occupations in a text, files, folders, tables or stdin.
 
     With --text, or text/PDF/Word files, prints a readable report (or --json).
@@ -164,28 +225,40 @@ def extract_command(app: AppContext, inputs: tuple[Path, ...], text: str | None,
     starts with "{", else one text. A kill leaves a valid OUTPUT; --resume continues it.
     """
     app.backend = backend
-    batch = (output is not None or fmt is not None or resume
-             or any(str(p) != "-" and is_batch_input(p) for p in inputs))
+    batch = (
+        output is not None
+        or fmt is not None
+        or resume
+        or any(str(p) != "-" and is_batch_input(p) for p in inputs)
+    )
     if batch:
         if text is not None:
-            raise click.UsageError("--text cannot be combined with batch mode; put the text "
-                                   "in a file or pipe it on stdin")
+            raise click.UsageError(
+                "--text cannot be combined with batch mode; put the text in a file or pipe it on stdin"
+            )
         if as_json:
             raise click.UsageError("--json is for single texts; batch output is --format")
-        _run_batch(app, inputs, output, fmt or guess_format(output), text_column, id_column,
-                   resume, overwrite, batch_size, segment_cache, progress,
-                   {"skills_threshold": skills_threshold,
-                    "occupation_threshold": occupation_threshold},
-                   {"max_results": max_results, "language": language})
+        _run_batch(
+            app,
+            inputs,
+            output,
+            fmt or guess_format(output),
+            text_column,
+            id_column,
+            resume,
+            overwrite,
+            batch_size,
+            segment_cache,
+            progress,
+            {"skills_threshold": skills_threshold, "occupation_threshold": occupation_threshold},
+            {"max_results": max_results, "language": language},
+        )
         return
     documents = _read_inputs(text, inputs)
-    extractor = make_extractor(app, skills_threshold, occupation_threshold,
-                               segment_cache_size=segment_cache)
-    results = extractor.extract([body for _, body in documents], max_results=max_results,
-                                language=language)
+    extractor = make_extractor(app, skills_threshold, occupation_threshold, segment_cache_size=segment_cache)
+    results = extractor.extract([body for _, body in documents], max_results=max_results, language=language)
     if as_json:
-        payload = [{"source": name} | r.to_dict() for (name, _), r in zip(documents, results,
-                                                                           strict=True)]
+        payload = [{"source": name} | r.to_dict() for (name, _), r in zip(documents, results, strict=True)]
         echo_json(payload[0] if text is not None or len(payload) == 1 else payload)
         return
     for (name, _), result in zip(documents, results, strict=True):
@@ -194,10 +267,21 @@ def extract_command(app: AppContext, inputs: tuple[Path, ...], text: str | None,
         click.echo(format_extraction(result))
 
 
-def _run_batch(app: AppContext, inputs: tuple[Path, ...], output: Path | None,
-               fmt: OutputFormat, text_column: str, id_column: str | None, resume: bool,
-               overwrite: bool, batch_size: int, segment_cache: int, progress: bool | None,
-               thresholds: dict[str, float | None], options: dict[str, Any]) -> None:
+def _run_batch(
+    app: AppContext,
+    inputs: tuple[Path, ...],
+    output: Path | None,
+    fmt: OutputFormat,
+    text_column: str,
+    id_column: str | None,
+    resume: bool,
+    overwrite: bool,
+    batch_size: int,
+    segment_cache: int,
+    progress: bool | None,
+    thresholds: dict[str, float | None],
+    options: dict[str, Any],
+) -> None:
     if not inputs and sys.stdin.isatty():
         raise click.UsageError("give files or folders, or pipe JSONL or text on stdin")
     if sum(str(p) == "-" for p in inputs) > 1:
@@ -205,34 +289,63 @@ def _run_batch(app: AppContext, inputs: tuple[Path, ...], output: Path | None,
     check_inputs(inputs, Columns(text_column, id_column))
     writer = open_writer(output, fmt, resume=resume, overwrite=overwrite, stdout=sys.stdout)
     try:
-        failed = _extract_records(app, inputs, writer, output, text_column, id_column,
-                                  batch_size, segment_cache, progress, thresholds, options)
+        failed = _extract_records(
+            app,
+            inputs,
+            writer,
+            output,
+            text_column,
+            id_column,
+            batch_size,
+            segment_cache,
+            progress,
+            thresholds,
+            options,
+        )
     except BaseException:
         writer.abandon()
         raise
     writer.close()
     if failed:
-        click.echo(f"{failed} document(s) could not be read; their records say why in "
-                   "'error'.", err=True)
+        click.echo(f"{failed} document(s) could not be read; their records say why in 'error'.", err=True)
 
 
-def _extract_records(app: AppContext, inputs: tuple[Path, ...], writer: RecordWriter,
-                     output: Path | None, text_column: str, id_column: str | None,
-                     batch_size: int, segment_cache: int, progress: bool | None,
-                     thresholds: dict[str, float | None], options: dict[str, Any]) -> int:
+def _extract_records(
+    app: AppContext,
+    inputs: tuple[Path, ...],
+    writer: RecordWriter,
+    output: Path | None,
+    text_column: str,
+    id_column: str | None,
+    batch_size: int,
+    segment_cache: int,
+    progress: bool | None,
+    thresholds: dict[str, float | None],
+    options: dict[str, Any],
+) -> int:
     from tqdm.auto import tqdm  # type: ignore[import-untyped]
 
-    records = iter_records(inputs, text_column=text_column, id_column=id_column,
-                           stdin=sys.stdin)
+    records = iter_records(inputs, text_column=text_column, id_column=id_column, stdin=sys.stdin)
     skipped = _skip(records, writer.done, writer.last_id, output)
-    extractor = make_extractor(app, thresholds["skills_threshold"],
-                               thresholds["occupation_threshold"],
-                               segment_cache_size=segment_cache)
+    extractor = make_extractor(
+        app,
+        thresholds["skills_threshold"],
+        thresholds["occupation_threshold"],
+        segment_cache_size=segment_cache,
+    )
     total = count_records(inputs) if all(str(p) != "-" for p in inputs) and inputs else None
     show = sys.stderr.isatty() if progress is None else progress
     failed = 0
-    with tqdm(total=total, initial=skipped, unit="doc", desc="Extracting", disable=not show,
-              dynamic_ncols=True, mininterval=0.5, file=sys.stderr) as bar:
+    with tqdm(
+        total=total,
+        initial=skipped,
+        unit="doc",
+        desc="Extracting",
+        disable=not show,
+        dynamic_ncols=True,
+        mininterval=0.5,
+        file=sys.stderr,
+    ) as bar:
         for chunk in _chunks(records, batch_size):
             texts: list[str] = []
             errors: list[str | None] = []
@@ -246,26 +359,30 @@ def _extract_records(app: AppContext, inputs: tuple[Path, ...], writer: RecordWr
                     failed += 1
                     logger.warning("skipped: %s", exc)
             results = extractor.extract(texts, **options)
-            writer.write([
-                format_record(r, None if e else x, e)
-                for r, x, e in zip(chunk, results, errors, strict=True)
-            ])
+            writer.write(
+                [
+                    format_record(r, None if e else x, e)
+                    for r, x, e in zip(chunk, results, errors, strict=True)
+                ]
+            )
             bar.update(len(chunk))
     return failed
 
 
-def _skip(records: Iterator[InputRecord], count: int, last_id: str | None,
-          output: Path | None) -> int:
+def _skip(records: Iterator[InputRecord], count: int, last_id: str | None, output: Path | None) -> int:
     """Skip the inputs a resumed output already holds; check that they are the same ones."""
     record = None
     for _ in range(count):
         record = next(records, None)
         if record is None:
-            raise CorpusError(f"{output} holds {count} records but the inputs have fewer: "
-                              "are these the inputs of that run?")
+            raise CorpusError(
+                f"{output} holds {count} records but the inputs have fewer: are these the inputs of that run?"
+            )
     if record is not None and last_id is not None and record.id != last_id:
-        raise CorpusError(f"{output} ends with the record of {last_id!r} but input {count} "
-                          f"is {record.id!r}: are these the inputs of that run?")
+        raise CorpusError(
+            f"{output} ends with the record of {last_id!r} but input {count} "
+            f"is {record.id!r}: are these the inputs of that run?"
+        )
     if count:
         logger.info("resuming after %d records", count)
     return count

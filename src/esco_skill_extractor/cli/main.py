@@ -21,25 +21,53 @@ __all__ = ["cli", "main"]
 
 @click.group(cls=EscoGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="esco-skill-extractor")
-@click.option("--esco-dir", type=click.Path(path_type=Path), envvar="ESCO_DATA_DIR",
-              help="Folder with ESCO CSVs (official layout). Default: the built-in ESCO v1.2.0.")
-@click.option("--esco-language", default="en", show_default=True,
-              help="Primary language of the ESCO files (skills_<lang>.csv).")
-@click.option("--cache-dir", type=click.Path(path_type=Path), envvar="ESCO_CACHE_DIR",
-              help="Cache folder (embeddings, taxonomy snapshots).")
-@click.option("--model", envvar="ESCO_MODEL",
-              help="Embedding model: a Hugging Face id, all-MiniLM-L6-v2 (bundled, offline) or "
-                   "a local folder. Default: BAAI/bge-m3, else the bundled model with a warning.")
-@click.option("--device", envvar="ESCO_DEVICE",
-              help="cpu, cuda, cuda:N or mps. Default: cuda, then mps, then cpu.")
+@click.option(
+    "--esco-dir",
+    type=click.Path(path_type=Path),
+    envvar="ESCO_DATA_DIR",
+    help="Folder with ESCO CSVs (official layout). Default: the built-in ESCO v1.2.0.",
+)
+@click.option(
+    "--esco-language",
+    default="en",
+    show_default=True,
+    help="Primary language of the ESCO files (skills_<lang>.csv).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    envvar="ESCO_CACHE_DIR",
+    help="Cache folder (embeddings, taxonomy snapshots).",
+)
+@click.option(
+    "--model",
+    envvar="ESCO_MODEL",
+    help="Embedding model: a Hugging Face id, all-MiniLM-L6-v2 (bundled, offline) or "
+    "a local folder. Default: BAAI/bge-m3, else the bundled model with a warning.",
+)
+@click.option(
+    "--device", envvar="ESCO_DEVICE", help="cpu, cuda, cuda:N or mps. Default: cuda, then mps, then cpu."
+)
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
 @click.pass_context
-def cli(ctx: click.Context, esco_dir: Path | None, esco_language: str,
-        cache_dir: Path | None, model: str | None, device: str | None, verbose: int) -> None:
+def cli(
+    ctx: click.Context,
+    esco_dir: Path | None,
+    esco_language: str,
+    cache_dir: Path | None,
+    model: str | None,
+    device: str | None,
+    verbose: int,
+) -> None:
     """Extract ESCO skills and occupations from free text."""
     configure_logging(verbose)
-    ctx.obj = AppContext(esco_dir=esco_dir, cache_dir=cache_dir, language=esco_language,
-                         model=model or None, device=device or None)
+    ctx.obj = AppContext(
+        esco_dir=esco_dir,
+        cache_dir=cache_dir,
+        language=esco_language,
+        model=model or None,
+        device=device or None,
+    )
 
 
 @cli.command()
@@ -63,15 +91,19 @@ def info(app: AppContext, as_json: bool) -> None:
     t = summary["taxonomy"]
     click.echo(f"esco-skill-extractor {__version__}")
     click.echo(f"ESCO {t['version']} from {t['source']}")
-    click.echo(f"  skills: {t['skills']:,}  occupations: {t['occupations']:,}  "
-               f"ISCO groups: {t['isco_groups']:,}  relations: {t['occupation_skill_relations']:,}")
+    click.echo(
+        f"  skills: {t['skills']:,}  occupations: {t['occupations']:,}  "
+        f"ISCO groups: {t['isco_groups']:,}  relations: {t['occupation_skill_relations']:,}"
+    )
     click.echo(f"  languages: {', '.join(t['languages'])}")
     m = summary["model"]
     if "error" in m:
         click.echo(f"Model: {m['name']}: {m['error']}")
     else:
-        click.echo(f"Model: {m['name']} ({m['source']}, {m['dims'] or '?'} dims, "
-                   f"device {m['device'] or m.get('device_error')})")
+        click.echo(
+            f"Model: {m['name']} ({m['source']}, {m['dims'] or '?'} dims, "
+            f"device {m['device'] or m.get('device_error')})"
+        )
         if m["fallback_used"]:
             click.echo(f"  fallback: {m['fallback_reason']}")
     c = summary["cache"]

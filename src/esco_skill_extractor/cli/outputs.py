@@ -46,8 +46,7 @@ _PART_ROWS = 2000  # Parquet rows per part file (and per row group of the final 
 _PART_SECONDS = 60.0  # ... or fewer, when this long has passed since the last part
 
 
-def format_record(record: InputRecord, result: Extraction | None,
-                  error: str | None = None) -> dict[str, Any]:
+def format_record(record: InputRecord, result: Extraction | None, error: str | None = None) -> dict[str, Any]:
     """The output record of one input (pure; shared by every format)."""
     return {
         "id": record.id,
@@ -79,8 +78,14 @@ class RecordWriter(Protocol):
         """Keep what was written (so that ``--resume`` can go on) and release the file."""
 
 
-def open_writer(output: Path | None, fmt: OutputFormat, *, resume: bool = False,
-                overwrite: bool = False, stdout: IO[str] | None = None) -> RecordWriter:
+def open_writer(
+    output: Path | None,
+    fmt: OutputFormat,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    stdout: IO[str] | None = None,
+) -> RecordWriter:
     """A writer for ``output`` (``None``: stdout).
 
     Raises:
@@ -98,8 +103,7 @@ def open_writer(output: Path | None, fmt: OutputFormat, *, resume: bool = False,
     exists = output.exists() or (fmt == "parquet" and parts.exists())
     if exists and not resume:
         if not overwrite:
-            raise CorpusError(f"{output} exists: pass --resume to continue it, or --overwrite "
-                              "to replace it")
+            raise CorpusError(f"{output} exists: pass --resume to continue it, or --overwrite to replace it")
         output.unlink(missing_ok=True)
         shutil.rmtree(parts, ignore_errors=True)
     if output.parent and not output.parent.exists():
@@ -119,11 +123,15 @@ def _one_line(value: str | None) -> str:
 
 def _csv_line(record: dict[str, Any]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([
-        _one_line(record["id"]), _one_line(record["source"]), _one_line(record["error"]),
-        json.dumps(record["skills"], ensure_ascii=False),
-        json.dumps(record["occupations"], ensure_ascii=False),
-    ])
+    csv.writer(buffer, lineterminator="\n").writerow(
+        [
+            _one_line(record["id"]),
+            _one_line(record["source"]),
+            _one_line(record["error"]),
+            json.dumps(record["skills"], ensure_ascii=False),
+            json.dumps(record["occupations"], ensure_ascii=False),
+        ]
+    )
     return buffer.getvalue()
 
 
@@ -183,8 +191,10 @@ class _LineWriter:
                     break  # a partial last line: the write a kill interrupted
                 if number == 0 and header:
                     if raw.decode("utf-8", "replace") != header:
-                        raise CorpusError(f"{self.path} does not start with the CSV header "
-                                          f"{header.strip()!r}: it cannot be resumed")
+                        raise CorpusError(
+                            f"{self.path} does not start with the CSV header "
+                            f"{header.strip()!r}: it cannot be resumed"
+                        )
                 else:
                     found = self._parse(raw)
                     if found is None:
@@ -230,26 +240,44 @@ def parquet_schema() -> Any:
     """The Arrow schema of Parquet output (nested lists of structs, as in JSONL)."""
     import pyarrow as pa  # type: ignore[import-untyped]
 
-    evidence = pa.list_(pa.struct([("start", pa.int64()), ("end", pa.int64()),
-                                   ("text", pa.string())]))
-    skill = pa.struct([
-        ("uri", pa.string()), ("label", pa.string()), ("score", pa.float64()),
-        ("skill_type", pa.string()), ("reuse_level", pa.string()),
-        ("collections", pa.list_(pa.string())), ("evidence", evidence),
-        ("matched_label", pa.string()),
-    ])
-    occupation = pa.struct([
-        ("uri", pa.string()), ("label", pa.string()), ("score", pa.float64()),
-        ("isco_code", pa.string()), ("source", pa.string()), ("evidence", evidence),
-        ("text_score", pa.float64()), ("skills_score", pa.float64()),
-        ("essential_skills_found", pa.list_(pa.string())),
-        ("optional_skills_found", pa.list_(pa.string())),
-        ("essential_skills_total", pa.int64()), ("optional_skills_total", pa.int64()),
-    ])
-    return pa.schema([
-        ("id", pa.string()), ("source", pa.string()), ("error", pa.string()),
-        ("skills", pa.list_(skill)), ("occupations", pa.list_(occupation)),
-    ])
+    evidence = pa.list_(pa.struct([("start", pa.int64()), ("end", pa.int64()), ("text", pa.string())]))
+    skill = pa.struct(
+        [
+            ("uri", pa.string()),
+            ("label", pa.string()),
+            ("score", pa.float64()),
+            ("skill_type", pa.string()),
+            ("reuse_level", pa.string()),
+            ("collections", pa.list_(pa.string())),
+            ("evidence", evidence),
+            ("matched_label", pa.string()),
+        ]
+    )
+    occupation = pa.struct(
+        [
+            ("uri", pa.string()),
+            ("label", pa.string()),
+            ("score", pa.float64()),
+            ("isco_code", pa.string()),
+            ("source", pa.string()),
+            ("evidence", evidence),
+            ("text_score", pa.float64()),
+            ("skills_score", pa.float64()),
+            ("essential_skills_found", pa.list_(pa.string())),
+            ("optional_skills_found", pa.list_(pa.string())),
+            ("essential_skills_total", pa.int64()),
+            ("optional_skills_total", pa.int64()),
+        ]
+    )
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("source", pa.string()),
+            ("error", pa.string()),
+            ("skills", pa.list_(skill)),
+            ("occupations", pa.list_(occupation)),
+        ]
+    )
 
 
 class _ParquetWriter:
@@ -287,17 +315,16 @@ class _ParquetWriter:
         try:
             handle = self._pq.ParquetFile(file)
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
-            raise CorpusError(f"{file} is not a readable Parquet file ({exc}): it cannot be "
-                              "resumed") from None
+            raise CorpusError(
+                f"{file} is not a readable Parquet file ({exc}): it cannot be resumed"
+            ) from None
         if not handle.schema_arrow.equals(self._schema):
-            raise CorpusError(f"{file} was not written by this version of extract: it "
-                              "cannot be resumed")
+            raise CorpusError(f"{file} was not written by this version of extract: it cannot be resumed")
         return int(handle.metadata.num_rows)
 
     def write(self, records: Sequence[dict[str, Any]]) -> None:
         self._buffer.extend(records)
-        if (len(self._buffer) >= _PART_ROWS
-                or time.monotonic() - self._flushed >= _PART_SECONDS):
+        if len(self._buffer) >= _PART_ROWS or time.monotonic() - self._flushed >= _PART_SECONDS:
             self._flush()
 
     def _flush(self) -> None:

@@ -50,36 +50,76 @@ def settings_environment(values: dict[str, Any]) -> dict[str, str]:
 
 
 @click.command("serve")
-@click.option("-m", "--model", help="Embedding model (default: the global --model, ESCO_MODEL, "
-              "else BAAI/bge-m3 with fallback to the bundled all-MiniLM-L6-v2).")
-@click.option("-s", "--skills-threshold", "--skill-threshold", "--skill_threshold",
-              "--skills_threshold", "skills_threshold", type=click.FloatRange(0.0, 1.0),
-              cls=_AliasedOption, shown="-s, --skills-threshold FLOAT",
-              help="Default minimum skill score in [0, 1] (default: the model's, 0.6). "
-              "Also --skill_threshold.")
-@click.option("-o", "--occupation-threshold", "--occupations-threshold",
-              "--occupation_threshold", "--occupations_threshold", "occupation_threshold",
-              type=click.FloatRange(0.0, 1.0), cls=_AliasedOption,
-              shown="-o, --occupation-threshold FLOAT",
-              help="Default minimum occupation score in [0, 1] (default: the model's, 0.55). "
-              "Also --occupation_threshold.")
-@click.option("-d", "--device", help="cpu, cuda, cuda:N or mps (default: the global --device, "
-              "else cuda, then mps, then cpu).")
-@click.option("-c", "--host", help="Interface to bind; 0.0.0.0 for every interface. "
-              "[default: 127.0.0.1, or ESCO_HOST]")
-@click.option("-p", "--port", type=click.IntRange(1, 65535),
-              help="TCP port. [default: 9000, or ESCO_PORT]")
-@click.option("-w", "--workers", type=click.IntRange(1),
-              help="Server processes; each loads its own copy of the model. [default: 1]")
-@click.option("-t", "--threads", type=click.IntRange(1),
-              help="CPU threads for inference (torch.set_num_threads). [default: torch's]")
-@click.option("--log-level", type=click.Choice(_LOG_LEVELS),
-              help="Log level of the server and the package. [default: info]")
+@click.option(
+    "-m",
+    "--model",
+    help="Embedding model (default: the global --model, ESCO_MODEL, "
+    "else BAAI/bge-m3 with fallback to the bundled all-MiniLM-L6-v2).",
+)
+@click.option(
+    "-s",
+    "--skills-threshold",
+    "--skill-threshold",
+    "--skill_threshold",
+    "--skills_threshold",
+    "skills_threshold",
+    type=click.FloatRange(0.0, 1.0),
+    cls=_AliasedOption,
+    shown="-s, --skills-threshold FLOAT",
+    help="Default minimum skill score in [0, 1] (default: the model's, 0.6). Also --skill_threshold.",
+)
+@click.option(
+    "-o",
+    "--occupation-threshold",
+    "--occupations-threshold",
+    "--occupation_threshold",
+    "--occupations_threshold",
+    "occupation_threshold",
+    type=click.FloatRange(0.0, 1.0),
+    cls=_AliasedOption,
+    shown="-o, --occupation-threshold FLOAT",
+    help="Default minimum occupation score in [0, 1] (default: the model's, 0.55). "
+    "Also --occupation_threshold.",
+)
+@click.option(
+    "-d",
+    "--device",
+    help="cpu, cuda, cuda:N or mps (default: the global --device, else cuda, then mps, then cpu).",
+)
+@click.option(
+    "-c", "--host", help="Interface to bind; 0.0.0.0 for every interface. [default: 127.0.0.1, or ESCO_HOST]"
+)
+@click.option("-p", "--port", type=click.IntRange(1, 65535), help="TCP port. [default: 9000, or ESCO_PORT]")
+@click.option(
+    "-w",
+    "--workers",
+    type=click.IntRange(1),
+    help="Server processes; each loads its own copy of the model. [default: 1]",
+)
+@click.option(
+    "-t",
+    "--threads",
+    type=click.IntRange(1),
+    help="CPU threads for inference (torch.set_num_threads). [default: torch's]",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(_LOG_LEVELS),
+    help="Log level of the server and the package. [default: info]",
+)
 @pass_app
-def serve_command(app: AppContext, model: str | None, skills_threshold: float | None,
-                  occupation_threshold: float | None, device: str | None, host: str | None,
-                  port: int | None, workers: int | None, threads: int | None,
-                  log_level: str | None) -> None:
+def serve_command(
+    app: AppContext,
+    model: str | None,
+    skills_threshold: float | None,
+    occupation_threshold: float | None,
+    device: str | None,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    threads: int | None,
+    log_level: str | None,
+) -> None:
     """Serve the HTTP API and the web page (FastAPI on uvicorn; page at /ui, docs at /docs).
 
     The server answers at once and loads the model and embeddings in the background: on a
@@ -107,9 +147,7 @@ def serve_command(app: AppContext, model: str | None, skills_threshold: float | 
     try:
         settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise click.UsageError(f"invalid settings: {problems}") from None
     level = getattr(logging, settings.log_level.upper())
     package_logger = logging.getLogger("esco_skill_extractor")
@@ -124,13 +162,13 @@ def serve_command(app: AppContext, model: str | None, skills_threshold: float | 
         "in the background.",
         err=True,
     )
-    options: dict[str, Any] = {"host": settings.host, "port": settings.port,
-                               "log_level": settings.log_level}
+    options: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_level": settings.log_level}
     if settings.workers > 1:
         # Workers are new processes: they rebuild the settings from the environment.
         os.environ.update(settings_environment(settings.model_dump(mode="json")))
-        uvicorn.run("esco_skill_extractor.api.app:create_app", factory=True,
-                    workers=settings.workers, **options)
+        uvicorn.run(
+            "esco_skill_extractor.api.app:create_app", factory=True, workers=settings.workers, **options
+        )
     else:
         from ..api import create_app
 

@@ -98,14 +98,18 @@ def _print_concept(view: dict[str, Any]) -> None:
         for group in view["skill_groups"]:
             click.echo(f"Group: {group['label']}")
         for rel, labels in view["occupations"].items():
-            click.echo(f"{rel.capitalize()} for {len(labels)} occupations" +
-                       (": " + "; ".join(labels[:10]) + (" ..." if len(labels) > 10 else "")
-                        if labels else ""))
+            click.echo(
+                f"{rel.capitalize()} for {len(labels)} occupations"
+                + (": " + "; ".join(labels[:10]) + (" ..." if len(labels) > 10 else "") if labels else "")
+            )
     else:
         click.echo(f"ISCO-08: {view['isco_group']['code']} {view['isco_group']['label']}")
         for rel, labels in view["skills"].items():
-            click.echo(f"{rel.capitalize()} skills ({len(labels)}): " + "; ".join(labels[:15]) +
-                       (" ..." if len(labels) > 15 else ""))
+            click.echo(
+                f"{rel.capitalize()} skills ({len(labels)}): "
+                + "; ".join(labels[:15])
+                + (" ..." if len(labels) > 15 else "")
+            )
 
 
 @taxonomy_group.command("show")
@@ -122,32 +126,45 @@ def show(app: AppContext, ref: str, language: str, as_json: bool) -> None:
 
 @taxonomy_group.command("search")
 @click.argument("text")
-@click.option("--kind", type=click.Choice(["skill", "occupation"]), default="skill",
-              show_default=True)
+@click.option("--kind", type=click.Choice(["skill", "occupation"]), default="skill", show_default=True)
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--lang", "language", default="en", show_default=True, help="Label language.")
-@click.option("--semantic", is_flag=True,
-              help="Also search by meaning with the embedding model (loads the model and its "
-                   "embedding cache).")
+@click.option(
+    "--semantic",
+    is_flag=True,
+    help="Also search by meaning with the embedding model (loads the model and its embedding cache).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_app
-def search(app: AppContext, text: str, kind: str, limit: int, language: str, semantic: bool,
-           as_json: bool) -> None:
+def search(
+    app: AppContext, text: str, kind: str, limit: int, language: str, semantic: bool, as_json: bool
+) -> None:
     """Search labels and alternative labels (case- and accent-insensitive), or by meaning."""
     taxonomy = app.taxonomy
     concepts = taxonomy.skills if kind == "skill" else taxonomy.occupations
     if semantic:
         from .extract import make_extractor
 
-        found = make_extractor(app).search(text, kind=kind, limit=limit,  # type: ignore[arg-type]
-                                           language=language)
-        rows = [{"uri": h.uri, "label": h.label, "matched": h.matched, "score": h.score,
-                 "via": h.via} for h in found]
+        found = make_extractor(app).search(
+            text,
+            kind=kind,
+            limit=limit,  # type: ignore[arg-type]
+            language=language,
+        )
+        rows = [
+            {"uri": h.uri, "label": h.label, "matched": h.matched, "score": h.score, "via": h.via}
+            for h in found
+        ]
     else:
         hits = LabelIndex(taxonomy, kind).search(text, limit=limit)  # type: ignore[arg-type]
         rows = [
-            {"uri": h.uri, "label": concepts[h.uri].label(language), "matched": h.label,
-             "score": h.score, "via": "label"}
+            {
+                "uri": h.uri,
+                "label": concepts[h.uri].label(language),
+                "matched": h.label,
+                "score": h.score,
+                "via": "label",
+            }
             for h in hits
         ]
     if as_json:

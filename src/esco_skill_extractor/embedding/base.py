@@ -47,8 +47,7 @@ class Embedder(Protocol):
         """Return a ``(len(texts), dim)`` float32 array of L2-normalised vectors."""
 
 
-def embed_distinct(texts: Sequence[str], dim: int,
-                   encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+def embed_distinct(texts: Sequence[str], dim: int, encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
     """``encode`` each distinct text once; the rows come back in the order of ``texts``.
 
     Raises:

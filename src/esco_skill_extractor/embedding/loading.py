@@ -239,7 +239,8 @@ def folder_digest(path: Path) -> str:
     """
     total = hashlib.sha256()
     files = sorted(
-        p for p in path.rglob("*")
+        p
+        for p in path.rglob("*")
         if p.is_file()
         and not any(part.startswith(".") for part in p.relative_to(path).parts)
         and p.suffix.lower() != ".md"
@@ -311,8 +312,9 @@ def locate_model(name: str) -> ModelLocation:
     fake = _FAKE.match(name)
     if fake:
         dim = int(fake.group(1) or 32)
-        return ModelLocation(requested, "fake", None, "fake", f"fake-v1-{dim}d",
-                             ModelSpec(name="fake", known=False))
+        return ModelLocation(
+            requested, "fake", None, "fake", f"fake-v1-{dim}d", ModelSpec(name="fake", known=False)
+        )
     spec = model_spec(name)
     if spec.bundled and not _looks_like_path(name):
         path = bundled_model_path()
@@ -327,8 +329,7 @@ def locate_model(name: str) -> ModelLocation:
         hub = _hub_cache_identity(path)
         if hub is not None:
             return ModelLocation(requested, hub[0], path, "hub-cache", hub[1], model_spec(hub[0]))
-        return ModelLocation(requested, str(path), path, "local", folder_digest(path),
-                             model_spec(str(path)))
+        return ModelLocation(requested, str(path), path, "local", folder_digest(path), model_spec(str(path)))
     if not _HUB_ID.match(name):
         raise ModelUnavailable(
             f"{name!r} is neither a model folder nor a Hugging Face model id (org/name); "
@@ -442,49 +443,65 @@ def resolve_model(model: str | None = None) -> ModelChoice:
     return ModelChoice(locate_model(BUNDLED_MODEL), None, True, reason)
 
 
-def _load(name: str, device: str, *, hint: bool = True, backend: Backend = "torch",
-          cache_dir: Path | None = None) -> Embedder:
+def _load(
+    name: str, device: str, *, hint: bool = True, backend: Backend = "torch", cache_dir: Path | None = None
+) -> Embedder:
     from .sentence_transformers import SentenceTransformerEmbedder
 
     location = locate_model(name)
     if backend == "onnx" or backend == "onnx-int8":
         return _load_onnx(location, backend, device, hint=hint, cache_dir=cache_dir)
     if location.source == "fake":
-        return FakeEmbedder(location.dim() or 32, revision=location.revision or "",
-                            device=device)
+        return FakeEmbedder(location.dim() or 32, revision=location.revision or "", device=device)
     if location.path is None:
         blocker = _download_blocker(location.model_id)
         if blocker is not None:
             raise ModelUnavailable(
                 f"{blocker}; download it with `hf download {location.model_id}` where the Hub "
-                "is reachable, or pass a local model folder" if hint else blocker
+                "is reachable, or pass a local model folder"
+                if hint
+                else blocker
             )
         logger.warning(
             "Downloading %s%s from the Hugging Face Hub into %s; this happens once "
             "(to do it ahead of time: hf download %s)",
-            location.model_id, _size_hint(location.spec), _hub_cache_dir(), location.model_id,
+            location.model_id,
+            _size_hint(location.spec),
+            _hub_cache_dir(),
+            location.model_id,
         )
         # sentence-transformers fetches only the files the model needs, with progress bars.
         downloaded = SentenceTransformerEmbedder.load(
-            location.model_id, model_id=location.model_id, revision="", spec=location.spec,
-            device=device, local_files_only=False,
+            location.model_id,
+            model_id=location.model_id,
+            revision="",
+            spec=location.spec,
+            device=device,
+            local_files_only=False,
         )
         location = locate_model(name)
         if location.path is None or location.revision is None:
             raise ModelUnavailable(f"{name} was downloaded but is not in {_hub_cache_dir()}")
         return SentenceTransformerEmbedder(
-            downloaded.model, model_id=location.model_id, revision=location.revision,
-            spec=location.spec, path=location.path,
+            downloaded.model,
+            model_id=location.model_id,
+            revision=location.revision,
+            spec=location.spec,
+            path=location.path,
         )
     assert location.revision is not None
     return SentenceTransformerEmbedder.load(
-        location.path, model_id=location.model_id, revision=location.revision,
-        spec=location.spec, device=device,
+        location.path,
+        model_id=location.model_id,
+        revision=location.revision,
+        spec=location.spec,
+        device=device,
     )
 
 
-def _load_onnx(location: ModelLocation, backend: OnnxVariant, device: str, *, hint: bool,
-               cache_dir: Path | None) -> Embedder:
+def _load_onnx(
+    location: ModelLocation, backend: OnnxVariant, device: str, *, hint: bool, cache_dir: Path | None
+) -> Embedder:
     from ..paths import default_cache_dir
     from .onnx import OnnxEmbedder, export_dir_for, export_onnx, source_max_length
 
@@ -498,14 +515,19 @@ def _load_onnx(location: ModelLocation, backend: OnnxVariant, device: str, *, hi
     assert location.revision is not None
     root = (cache_dir if cache_dir is not None else default_cache_dir()) / "onnx"
     max_length = source_max_length(location.path, location.spec)
-    target, key = export_dir_for(root, location.model_id, location.revision, max_length,
-                                 backend)
+    target, key = export_dir_for(root, location.model_id, location.revision, max_length, backend)
     if not (target / "export.json").is_file():
         export_onnx(location.path, target, key, spec=location.spec)
     started = time.perf_counter()
     try:
-        embedder = OnnxEmbedder(target, model_id=location.model_id, revision=location.revision,
-                                spec=location.spec, path=location.path, variant=backend)
+        embedder = OnnxEmbedder(
+            target,
+            model_id=location.model_id,
+            revision=location.revision,
+            spec=location.spec,
+            path=location.path,
+            variant=backend,
+        )
     except ModelUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - a broken export: say where it is
@@ -513,22 +535,25 @@ def _load_onnx(location: ModelLocation, backend: OnnxVariant, device: str, *, hi
             f"the ONNX export in {target} cannot be loaded ({type(exc).__name__}: {exc}); "
             "delete that folder to export again"
         ) from exc
-    logger.info("loaded %s (%s) from %s in %.1fs", location.model_id, backend, target,
-                time.perf_counter() - started)
+    logger.info(
+        "loaded %s (%s) from %s in %.1fs", location.model_id, backend, target, time.perf_counter() - started
+    )
     return embedder
 
 
 def _onnx_device(device: str | None) -> str:
     if device is None or device.strip().lower() in {"", "auto", "cpu"}:
         return "cpu"
-    raise ModelUnavailable(
-        f"the ONNX backends run on the CPU; device {device!r} needs --backend torch"
-    )
+    raise ModelUnavailable(f"the ONNX backends run on the CPU; device {device!r} needs --backend torch")
 
 
-def load_embedder(model: str | None = None, *, device: str | None = None,
-                  backend: Backend = "torch", cache_dir: str | os.PathLike[str] | None = None,
-                  ) -> LoadedModel:
+def load_embedder(
+    model: str | None = None,
+    *,
+    device: str | None = None,
+    backend: Backend = "torch",
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> LoadedModel:
     """Load an embedding model, applying the default's fallback rule.
 
     Args:
@@ -555,9 +580,7 @@ def load_embedder(model: str | None = None, *, device: str | None = None,
         384
     """
     if backend not in BACKENDS:
-        raise UnknownBackend(
-            f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}"
-        )
+        raise UnknownBackend(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     # The ONNX backends need no torch once exported: choosing a device would import it.
     chosen = select_device(device) if backend == "torch" else _onnx_device(device)
     if backend != "torch":
@@ -568,9 +591,7 @@ def load_embedder(model: str | None = None, *, device: str | None = None,
     if model is not None:
         return LoadedModel(_load(model, chosen, backend=backend, cache_dir=root), model)
     try:
-        return LoadedModel(
-            _load(DEFAULT_MODEL, chosen, hint=False, backend=backend, cache_dir=root), None
-        )
+        return LoadedModel(_load(DEFAULT_MODEL, chosen, hint=False, backend=backend, cache_dir=root), None)
     except ModelUnavailable as exc:
         reason = str(exc)
     logger.warning(
@@ -578,8 +599,11 @@ def load_embedder(model: str | None = None, *, device: str | None = None,
         "`hf download %s`%s where the Hub is reachable, or choose a model with --model / "
         "ESCO_MODEL. Using the bundled offline model %s instead (its scores and thresholds "
         "differ from %s).",
-        DEFAULT_MODEL, reason, DEFAULT_MODEL, _size_hint(model_spec(DEFAULT_MODEL)),
-        BUNDLED_MODEL, DEFAULT_MODEL,
+        DEFAULT_MODEL,
+        reason,
+        DEFAULT_MODEL,
+        _size_hint(model_spec(DEFAULT_MODEL)),
+        BUNDLED_MODEL,
+        DEFAULT_MODEL,
     )
-    return LoadedModel(_load(BUNDLED_MODEL, chosen, backend=backend, cache_dir=root), None,
-                       True, reason)
+    return LoadedModel(_load(BUNDLED_MODEL, chosen, backend=backend, cache_dir=root), None, True, reason)

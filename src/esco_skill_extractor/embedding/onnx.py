@@ -94,8 +94,9 @@ def _versions(variant: OnnxVariant) -> dict[str, str]:
     return out
 
 
-def _export_key(model_id: str, revision: str, max_length: int, variant: OnnxVariant,
-                versions: dict[str, str]) -> dict[str, Any]:
+def _export_key(
+    model_id: str, revision: str, max_length: int, variant: OnnxVariant, versions: dict[str, str]
+) -> dict[str, Any]:
     return {
         "export_version": EXPORT_VERSION,
         "model_id": model_id,
@@ -114,8 +115,9 @@ def _slug(model_id: str) -> str:
     return cleaned.strip("-.")[:60] or "model"
 
 
-def export_dir_for(cache_root: Path, model_id: str, revision: str, max_length: int,
-                   variant: OnnxVariant) -> tuple[Path, dict[str, Any]]:
+def export_dir_for(
+    cache_root: Path, model_id: str, revision: str, max_length: int, variant: OnnxVariant
+) -> tuple[Path, dict[str, Any]]:
     """The folder an export of this model and variant lives in, and its key."""
     key = _export_key(model_id, revision, max_length, variant, _versions(variant))
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
@@ -126,8 +128,10 @@ def export_dir_for(cache_root: Path, model_id: str, revision: str, max_length: i
 def source_max_length(path: Path, spec: ModelSpec) -> int:
     """The sequence length the torch backend would use for the model in ``path``."""
     own: int | None = None
-    for name, field in (("sentence_bert_config.json", "max_seq_length"),
-                        ("tokenizer_config.json", "model_max_length")):
+    for name, field in (
+        ("sentence_bert_config.json", "max_seq_length"),
+        ("tokenizer_config.json", "model_max_length"),
+    ):
         try:
             value = json.loads((path / name).read_text("utf-8")).get(field)
         except (OSError, ValueError, AttributeError):
@@ -189,8 +193,9 @@ def export_onnx(source: Path, target: Path, key: dict[str, Any], *, spec: ModelS
         if (target / "export.json").is_file():
             return target
         started = time.perf_counter()
-        logger.warning("exporting %s to ONNX (%s) in %s; this happens once",
-                       key["model_id"], key["variant"], target)
+        logger.warning(
+            "exporting %s to ONNX (%s) in %s; this happens once", key["model_id"], key["variant"], target
+        )
         scratch = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
         try:
             info = _export(source, scratch, key, spec)
@@ -220,11 +225,11 @@ def _export(source: Path, scratch: Path, key: dict[str, Any], spec: ModelSpec) -
     pooling = _check_modules(model, key["model_id"])
     tokenizer = model.tokenizer
     if not getattr(tokenizer, "is_fast", False):
-        raise ModelUnavailable(f"the ONNX backends need a fast tokenizer; {key['model_id']} "
-                               "has a slow one")
+        raise ModelUnavailable(f"the ONNX backends need a fast tokenizer; {key['model_id']} has a slow one")
     transformer = model[0].auto_model
-    sample = tokenizer(["An example sentence.", "Another one, a little longer than that."],
-                       padding=True, return_tensors="pt")
+    sample = tokenizer(
+        ["An example sentence.", "Another one, a little longer than that."], padding=True, return_tensors="pt"
+    )
     names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
 
     class _Tokens(torch.nn.Module):
@@ -242,9 +247,14 @@ def _export(source: Path, scratch: Path, key: dict[str, Any], spec: ModelSpec) -
         # onnxscript package and takes six times longer) traces BERT-like models exactly.
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            _Tokens(transformer).eval(), tuple(sample[n] for n in names), str(fp32),
-            input_names=names, output_names=["token_embeddings"], dynamic_axes=axes,
-            opset_version=_OPSET, dynamo=False,
+            _Tokens(transformer).eval(),
+            tuple(sample[n] for n in names),
+            str(fp32),
+            input_names=names,
+            output_names=["token_embeddings"],
+            dynamic_axes=axes,
+            opset_version=_OPSET,
+            dynamo=False,
         )
     if key["variant"] == "onnx-int8":
         from onnxruntime.quantization import (  # type: ignore[import-untyped]
@@ -256,15 +266,14 @@ def _export(source: Path, scratch: Path, key: dict[str, Any], spec: ModelSpec) -
         level = root.level
         root.setLevel(logging.ERROR)  # the quantiser logs a pre-processing hint on the root
         try:
-            quantize_dynamic(str(fp32), str(scratch / "model.onnx"), per_channel=True,
-                             weight_type=QuantType.QInt8)
+            quantize_dynamic(
+                str(fp32), str(scratch / "model.onnx"), per_channel=True, weight_type=QuantType.QInt8
+            )
         finally:
             root.setLevel(level)
         fp32.unlink()
     tokenizer.backend_tokenizer.save(str(scratch / "tokenizer.json"))
-    getter = getattr(model, "get_embedding_dimension", None) or (
-        model.get_sentence_embedding_dimension
-    )
+    getter = getattr(model, "get_embedding_dimension", None) or (model.get_sentence_embedding_dimension)
     dim = int(getter() or 0)
     return {
         **key,
@@ -290,8 +299,16 @@ class OnnxEmbedder:
         export_path: The exported folder.
     """
 
-    def __init__(self, export_path: Path, *, model_id: str, revision: str, spec: ModelSpec,
-                 path: Path | None, variant: OnnxVariant) -> None:
+    def __init__(
+        self,
+        export_path: Path,
+        *,
+        model_id: str,
+        revision: str,
+        spec: ModelSpec,
+        path: Path | None,
+        variant: OnnxVariant,
+    ) -> None:
         ort = require_onnxruntime()
         from tokenizers import Tokenizer
 
@@ -309,14 +326,16 @@ class OnnxEmbedder:
         self._inputs: list[str] = list(info["inputs"])
         tokenizer = Tokenizer.from_file(str(export_path / "tokenizer.json"))
         tokenizer.enable_truncation(self.max_seq_length)
-        tokenizer.enable_padding(pad_id=int(info["pad_token_id"] or 0),
-                                 pad_token=str(info["pad_token"] or "[PAD]"))
+        tokenizer.enable_padding(
+            pad_id=int(info["pad_token_id"] or 0), pad_token=str(info["pad_token"] or "[PAD]")
+        )
         self._tokenizer = tokenizer
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(export_path / "model.onnx"), options,
-                                             providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(
+            str(export_path / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
 
     @property
     def model_id(self) -> str:
@@ -365,8 +384,7 @@ class OnnxEmbedder:
         else:
             weights = real[..., None].astype(np.float32)
             sentence = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        return TokenOutput(tokens, np.ascontiguousarray(sentence, dtype=np.float32), offsets,
-                           real)
+        return TokenOutput(tokens, np.ascontiguousarray(sentence, dtype=np.float32), offsets, real)
 
     def embed(
         self,

@@ -114,8 +114,7 @@ MODELS: tuple[ModelSpec, ...] = (
     ),
 )
 
-_FAMILY_DIMS = {"BAAI/bge-small-en-v1.5": 384, "BAAI/bge-base-en-v1.5": 768,
-                "BAAI/bge-large-en-v1.5": 1024}
+_FAMILY_DIMS = {"BAAI/bge-small-en-v1.5": 384, "BAAI/bge-base-en-v1.5": 768, "BAAI/bge-large-en-v1.5": 1024}
 _HF_CACHE_REPO = re.compile(r"^models--(?P<org>[^/]+?)--(?P<name>.+)$")
 
 

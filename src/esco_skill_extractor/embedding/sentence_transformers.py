@@ -37,9 +37,7 @@ def _native_bfloat16() -> bool:
 def _query_precision(device: str) -> str:
     wanted = os.environ.get(PRECISION_ENV, "auto").strip().lower() or "auto"
     if wanted not in {"auto", "float32", "bfloat16"}:
-        raise ModelUnavailable(
-            f"{PRECISION_ENV} must be auto, float32 or bfloat16, not {wanted!r}"
-        )
+        raise ModelUnavailable(f"{PRECISION_ENV} must be auto, float32 or bfloat16, not {wanted!r}")
     if not device.startswith("cpu"):
         return "float32"
     if wanted == "auto":
@@ -100,8 +98,7 @@ class SentenceTransformerEmbedder:
             ModelUnavailable: the folder is not a model, or loading failed for any reason.
         """
         path = Path(name_or_path) if isinstance(name_or_path, Path) else None
-        if path is not None and not ((path / "config.json").is_file() or
-                                     (path / "modules.json").is_file()):
+        if path is not None and not ((path / "config.json").is_file() or (path / "modules.json").is_file()):
             raise ModelUnavailable(
                 f"{path} does not look like a model folder (no config.json or modules.json)"
             )
@@ -109,14 +106,11 @@ class SentenceTransformerEmbedder:
         try:
             from sentence_transformers import SentenceTransformer
 
-            model = SentenceTransformer(
-                str(name_or_path), device=device, local_files_only=local_files_only
-            )
+            model = SentenceTransformer(str(name_or_path), device=device, local_files_only=local_files_only)
             model.eval()
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise ModelUnavailable(
-                f"sentence-transformers is not installed ({exc}); "
-                "pip install sentence-transformers"
+                f"sentence-transformers is not installed ({exc}); pip install sentence-transformers"
             ) from exc
         except Exception as exc:  # noqa: BLE001 - any loader failure means "unavailable"
             raise ModelUnavailable(
@@ -126,7 +120,11 @@ class SentenceTransformerEmbedder:
         embedder = cls(model, model_id=model_id, revision=revision, spec=spec, path=path)
         logger.info(
             "loaded %s (%d dims, revision %s) from %s on %s in %.1fs",
-            model_id, embedder.dim, revision[:19], name_or_path, device,
+            model_id,
+            embedder.dim,
+            revision[:19],
+            name_or_path,
+            device,
             time.perf_counter() - started,
         )
         return embedder
@@ -215,4 +213,3 @@ class SentenceTransformerEmbedder:
             return np.ascontiguousarray(vectors, dtype=np.float32)
 
         return embed_distinct(texts, self._dim, encode)
-

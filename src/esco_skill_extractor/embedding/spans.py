@@ -30,8 +30,9 @@ def supports_span_pooling(embedder: Embedder) -> bool:
     """Whether ``embedder`` is a sentence-transformers or ONNX model with plain mean pooling."""
     spec = getattr(embedder, "spec", None)
     if hasattr(embedder, "encode_tokens"):  # the ONNX backends
-        return bool(spec is not None and not spec.prompt("query")
-                    and getattr(embedder, "pooling", None) == "mean")
+        return bool(
+            spec is not None and not spec.prompt("query") and getattr(embedder, "pooling", None) == "mean"
+        )
     model = getattr(embedder, "model", None)
     if model is None or spec is None or spec.prompt("query"):
         return False
@@ -91,8 +92,12 @@ def _torch_forward(embedder: Embedder) -> Forward:
 
     def forward(batch: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         encoded = tokenizer(
-            batch, padding=True, truncation=True, max_length=max_length,
-            return_offsets_mapping=True, return_tensors="pt",
+            batch,
+            padding=True,
+            truncation=True,
+            max_length=max_length,
+            return_offsets_mapping=True,
+            return_tensors="pt",
         )
         offsets = encoded.pop("offset_mapping").numpy()
         features = {k: v.to(model.device) for k, v in encoded.items()}

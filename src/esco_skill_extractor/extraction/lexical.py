@@ -41,9 +41,7 @@ STOPWORDS = frozenset(
 def _fold(word: str) -> str:
     word = word.casefold()
     if not word.isascii():
-        word = "".join(
-            ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch)
-        )
+        word = "".join(ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch))
     return word
 
 
@@ -90,13 +88,18 @@ class LabelHit:
 class VerbatimMatcher:
     """Finds preferred and alternative labels that occur verbatim (term for term) in a text."""
 
-    def __init__(self, labels: Sequence[tuple[int, str]], *, bare_variants: bool = True,
-                 tokenize: Callable[[str], Sequence[str]] = terms) -> None:
+    def __init__(
+        self,
+        labels: Sequence[tuple[int, str]],
+        *,
+        bare_variants: bool = True,
+        tokenize: Callable[[str], Sequence[str]] = terms,
+    ) -> None:
         """Args:
-            labels: ``(concept index, label)`` pairs.
-            bare_variants: Also match a label without its parenthetical qualifier
-                ("Java (computer programming)" found as "Java").
-            tokenize: :func:`terms`, or a memo of it shared with other indexes.
+        labels: ``(concept index, label)`` pairs.
+        bare_variants: Also match a label without its parenthetical qualifier
+            ("Java (computer programming)" found as "Java").
+        tokenize: :func:`terms`, or a memo of it shared with other indexes.
         """
         # terms -> positions in ``labels`` of its concepts' first labels with these terms.
         entries: dict[tuple[str, ...], list[int]] = {}
@@ -109,8 +112,7 @@ class VerbatimMatcher:
                         known.append(position)
         self._setup(labels, entries)
 
-    def _setup(self, labels: Sequence[tuple[int, str]],
-               entries: dict[tuple[str, ...], list[int]]) -> None:
+    def _setup(self, labels: Sequence[tuple[int, str]], entries: dict[tuple[str, ...], list[int]]) -> None:
         self._labels = labels
         # terms -> positions in ``labels``: short lists, a third of the memory of a dict per key.
         self._index = entries
@@ -129,22 +131,25 @@ class VerbatimMatcher:
         return {"keys": keys, "bounds": bounds, "positions": positions}
 
     @classmethod
-    def from_state(cls, labels: Sequence[tuple[int, str]],
-                   state: dict[str, list[Any]]) -> VerbatimMatcher:
+    def from_state(cls, labels: Sequence[tuple[int, str]], state: dict[str, list[Any]]) -> VerbatimMatcher:
         """The matcher whose :meth:`state` this is, over the same ``labels``.
 
         Raises:
             ValueError: the state does not fit ``labels``.
         """
         keys, bounds, positions = state["keys"], state["bounds"], state["positions"]
-        if len(bounds) != len(keys) + 1 or (positions and not 0 <= min(positions)
-                                             <= max(positions) < len(labels)):
+        if len(bounds) != len(keys) + 1 or (
+            positions and not 0 <= min(positions) <= max(positions) < len(labels)
+        ):
             raise ValueError("the verbatim index does not fit the labels")
         matcher = cls.__new__(cls)
-        matcher._setup(labels, {
-            tuple(key.split(_SEPARATOR)): positions[bounds[i] : bounds[i + 1]]
-            for i, key in enumerate(keys)
-        })
+        matcher._setup(
+            labels,
+            {
+                tuple(key.split(_SEPARATOR)): positions[bounds[i] : bounds[i + 1]]
+                for i, key in enumerate(keys)
+            },
+        )
         return matcher
 
     def find(self, text: str) -> list[LabelHit]:
@@ -202,8 +207,12 @@ class BM25:
     def state(self) -> tuple[list[str], dict[str, np.ndarray]]:
         """The vocabulary (in column order) and the weight matrix's arrays."""
         m = self._matrix
-        return list(self.vocabulary), {"data": m.data, "indices": m.indices, "indptr": m.indptr,
-                                       "shape": np.asarray(m.shape, dtype=np.int64)}
+        return list(self.vocabulary), {
+            "data": m.data,
+            "indices": m.indices,
+            "indptr": m.indptr,
+            "shape": np.asarray(m.shape, dtype=np.int64),
+        }
 
     @classmethod
     def from_state(cls, vocabulary: list[str], arrays: dict[str, np.ndarray]) -> BM25:
@@ -218,8 +227,8 @@ class BM25:
         index = cls.__new__(cls)
         index.vocabulary = {term: column for column, term in enumerate(vocabulary)}
         index._matrix = sparse.csc_matrix(
-            (arrays["data"].astype(np.float32), arrays["indices"], arrays["indptr"]),
-            shape=(rows, columns))
+            (arrays["data"].astype(np.float32), arrays["indices"], arrays["indptr"]), shape=(rows, columns)
+        )
         index._matrix.check_format(full_check=True)
         return index
 

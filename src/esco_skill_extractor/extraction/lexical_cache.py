@@ -39,8 +39,7 @@ def lexical_key(labels: Sequence[tuple[int, str]], *, bare_variants: bool) -> st
     return digest.hexdigest()[:24]
 
 
-def load_lexical(folder: Path, labels: Sequence[tuple[int, str]]
-                 ) -> tuple[VerbatimMatcher, BM25] | None:
+def load_lexical(folder: Path, labels: Sequence[tuple[int, str]]) -> tuple[VerbatimMatcher, BM25] | None:
     """The indexes saved in ``folder``; ``None`` when there are none or they are unusable."""
     if not (folder / "index.json").is_file():
         return None
@@ -50,8 +49,7 @@ def load_lexical(folder: Path, labels: Sequence[tuple[int, str]]
             bm25 = BM25.from_state(saved["vocabulary"], {k: arrays[k] for k in arrays.files})
         return VerbatimMatcher.from_state(labels, saved["verbatim"]), bm25
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        logger.warning("ignoring the unreadable lexical index in %s (%s); rebuilding it",
-                       folder, exc)
+        logger.warning("ignoring the unreadable lexical index in %s (%s); rebuilding it", folder, exc)
         return None
 
 
@@ -64,8 +62,8 @@ def save_lexical(folder: Path, verbatim: VerbatimMatcher, bm25: BM25) -> None:
             vocabulary, arrays = bm25.state()
             np.savez(temporary / "bm25.npz", **arrays)  # type: ignore[arg-type]
             (temporary / "index.json").write_text(
-                json.dumps({"vocabulary": vocabulary, "verbatim": verbatim.state()}),
-                encoding="utf-8")
+                json.dumps({"vocabulary": vocabulary, "verbatim": verbatim.state()}), encoding="utf-8"
+            )
             temporary.rename(folder)
         except OSError:
             if folder.is_dir():  # another process saved the same index first

@@ -96,8 +96,14 @@ class Hits:
 
     __slots__ = ("concepts", "ends", "scores", "starts", "views")
 
-    def __init__(self, concepts: np.ndarray, scores: np.ndarray, starts: np.ndarray,
-                 ends: np.ndarray, views: np.ndarray) -> None:
+    def __init__(
+        self,
+        concepts: np.ndarray,
+        scores: np.ndarray,
+        starts: np.ndarray,
+        ends: np.ndarray,
+        views: np.ndarray,
+    ) -> None:
         self.concepts = concepts.astype(np.int32)
         self.scores = scores.astype(np.float32)
         self.starts = starts.astype(np.int32)
@@ -110,14 +116,24 @@ class Hits:
     def above(self, threshold: float) -> Iterator[tuple[int, float, int, int, int]]:
         """``(concept, score, start, end, view)`` of the hits scoring at least ``threshold``."""
         count = int(np.count_nonzero(self.scores >= np.float64(threshold)))  # best first
-        return zip(self.concepts[:count].tolist(), self.scores[:count].tolist(),
-                   self.starts[:count].tolist(), self.ends[:count].tolist(),
-                   self.views[:count].tolist(), strict=True)
+        return zip(
+            self.concepts[:count].tolist(),
+            self.scores[:count].tolist(),
+            self.starts[:count].tolist(),
+            self.ends[:count].tolist(),
+            self.views[:count].tolist(),
+            strict=True,
+        )
 
     def __iter__(self) -> Iterator[Hit]:
         for i in range(len(self.concepts)):
-            yield Hit(int(self.concepts[i]), float(self.scores[i]), int(self.starts[i]),
-                      int(self.ends[i]), int(self.views[i]))
+            yield Hit(
+                int(self.concepts[i]),
+                float(self.scores[i]),
+                int(self.starts[i]),
+                int(self.ends[i]),
+                int(self.views[i]),
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +164,15 @@ class ConceptIndex:
             later starts (see :mod:`.lexical_cache`); ``None`` builds them every time.
     """
 
-    def __init__(self, table: ViewTable, vectors: np.ndarray, labels: Sequence[tuple[int, str]],
-                 *, bare_variants: bool = True, lexical_cache: str | os.PathLike[str] | None = None):
+    def __init__(
+        self,
+        table: ViewTable,
+        vectors: np.ndarray,
+        labels: Sequence[tuple[int, str]],
+        *,
+        bare_variants: bool = True,
+        lexical_cache: str | os.PathLike[str] | None = None,
+    ):
         if len(vectors) != len(table.texts):
             raise ValueError(f"{len(vectors)} vectors for {len(table.texts)} views")
         self.table = table
@@ -159,8 +182,11 @@ class ConceptIndex:
         self._starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]).astype(np.int64)
         self._ends = np.r_[self._starts[1:], len(owners)].astype(np.int64)
         self._blob = np.flatnonzero(table.kinds == VIEW_BLOB)
-        if (len(self._starts) != self.size or len(self._blob) != self.size
-                or not (self._blob == self._ends - 1).all()):
+        if (
+            len(self._starts) != self.size
+            or len(self._blob) != self.size
+            or not (self._blob == self._ends - 1).all()
+        ):
             raise ValueError("each concept needs contiguous views, labels first, blob last")
         # The first pass scores every concept by its blob view alone, kept in float32.
         self._blob_vectors = np.asarray(vectors[self._blob], dtype=np.float32)
@@ -221,7 +247,8 @@ class ConceptIndex:
         offsets = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64)
         # The label views of each concept, concatenated: arange shifted concept by concept.
         views = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(
-            self._starts[concepts] - offsets, counts)
+            self._starts[concepts] - offsets, counts
+        )
         if len(views) <= _CHUNK_ROWS:
             sims = q @ self._float32(views).T
         else:  # in steps, which bounds the float32 copies of the views
@@ -241,8 +268,9 @@ class ConceptIndex:
         score = (config.label_weight * best_label + config.blob_weight * blob) / weight
         return _Dense(score, sims, offsets, counts, views)
 
-    def _best_views(self, found: _Dense, concepts: np.ndarray, rows: np.ndarray,
-                    columns: np.ndarray) -> np.ndarray:
+    def _best_views(
+        self, found: _Dense, concepts: np.ndarray, rows: np.ndarray, columns: np.ndarray
+    ) -> np.ndarray:
         """The best label view of each ``(row, column)`` pair of ``found``."""
         out: np.ndarray = self._ends[concepts[columns]] - 1  # the blob without a label
         counts = found.counts[columns]
@@ -279,8 +307,9 @@ class ConceptIndex:
         return rows if rows.dtype == np.float32 else _half_to_float(rows)
 
     # -- one sentence ------------------------------------------------------------------------
-    def _candidates(self, coarse: np.ndarray, lexical: np.ndarray, found: Sequence[int],
-                    config: MatchConfig, keep: int) -> np.ndarray:
+    def _candidates(
+        self, coarse: np.ndarray, lexical: np.ndarray, found: Sequence[int], config: MatchConfig, keep: int
+    ) -> np.ndarray:
         """The concepts worth scoring in full, sorted: the best by the blob views and the
         lexical signals, the best by BM25 alone, and every label found verbatim."""
         width = max(config.candidates, config.shortlist, keep)
@@ -335,8 +364,7 @@ class ConceptIndex:
                 verbatim[hit.owner] = (hit.start, hit.end)
             view = self._label_view(hit.owner, hit.label)
             if view is not None and config.verbatim_as_window:
-                blob_sim = float(self._blob_vectors[hit.owner] @ self._float32(
-                    np.asarray([view]))[0])
+                blob_sim = float(self._blob_vectors[hit.owner] @ self._float32(np.asarray([view]))[0])
                 value = (config.label_weight + config.blob_weight * blob_sim) / weight
                 value = config.verbatim_as_window * value
                 if value > exact.get(hit.owner, (-1.0, 0))[0]:
@@ -383,8 +411,9 @@ class ConceptIndex:
         top = top[np.argsort(-score[top], kind="stable")]
         rows_of_top = best_row[top]
         spans = np.asarray([*row_spans, *window_spans], dtype=np.int64).reshape(-1, 2)[rows_of_top]
-        views = np.where(exact_view[top] >= 0, exact_view[top],
-                         self._best_views(found, concepts, rows_of_top, top))
+        views = np.where(
+            exact_view[top] >= 0, exact_view[top], self._best_views(found, concepts, rows_of_top, top)
+        )
         chosen = concepts[top]
         for row, concept in enumerate(chosen.tolist()):
             if concept in verbatim:

@@ -152,9 +152,7 @@ class SkillExtractor:
             self.fallback_used = loaded.fallback_used
             self.fallback_reason = loaded.fallback_reason
         self.embedder = embedder
-        self.taxonomy = taxonomy if taxonomy is not None else load_taxonomy(
-            esco_dir, cache_dir=cache_dir
-        )
+        self.taxonomy = taxonomy if taxonomy is not None else load_taxonomy(esco_dir, cache_dir=cache_dir)
         spec = model_spec(embedder.model_id)
         self.skills_threshold = _threshold(
             spec.skills_threshold if skills_threshold is None else skills_threshold, "skills"
@@ -173,7 +171,9 @@ class SkillExtractor:
         self._occupation_list = list(self.taxonomy.occupations.values())
         lexical_cache = (Path(cache_dir) if cache_dir else default_cache_dir()) / "lexical"
         self._skills = ConceptIndex(
-            self._tables["skills"], self.cache.vectors["skills"], _labels(self._skill_list),
+            self._tables["skills"],
+            self.cache.vectors["skills"],
+            _labels(self._skill_list),
             lexical_cache=lexical_cache,
         )
         self._occupations = ConceptIndex(
@@ -192,8 +192,12 @@ class SkillExtractor:
         self._label_indexes: dict[str, LabelIndex] = {}
         logger.info(
             "ready: %s on %s, ESCO %s (%d skills, %d occupations), cache %s",
-            embedder.model_id, embedder.device, self.taxonomy.version,
-            len(self._skill_list), len(self._occupation_list), self.cache.path,
+            embedder.model_id,
+            embedder.device,
+            self.taxonomy.version,
+            len(self._skill_list),
+            len(self._occupation_list),
+            self.cache.path,
         )
 
     # -- identity -----------------------------------------------------------------------------
@@ -262,18 +266,36 @@ class SkillExtractor:
         return out
 
     @overload
-    def extract_iter(self, texts: Iterable[str | Mapping[str, Any]], *, batch_size: int = 32,
-                     text_key: str = "text", with_input: Literal[False] = False,
-                     **options: Any) -> Iterator[Extraction]: ...
+    def extract_iter(
+        self,
+        texts: Iterable[str | Mapping[str, Any]],
+        *,
+        batch_size: int = 32,
+        text_key: str = "text",
+        with_input: Literal[False] = False,
+        **options: Any,
+    ) -> Iterator[Extraction]: ...
 
     @overload
-    def extract_iter(self, texts: Iterable[_Item], *, batch_size: int = 32,
-                     text_key: str = "text", with_input: Literal[True],
-                     **options: Any) -> Iterator[tuple[_Item, Extraction]]: ...
+    def extract_iter(
+        self,
+        texts: Iterable[_Item],
+        *,
+        batch_size: int = 32,
+        text_key: str = "text",
+        with_input: Literal[True],
+        **options: Any,
+    ) -> Iterator[tuple[_Item, Extraction]]: ...
 
-    def extract_iter(self, texts: Iterable[Any], *, batch_size: int = 32,
-                     text_key: str = "text", with_input: bool = False,
-                     **options: Any) -> Iterator[Any]:
+    def extract_iter(
+        self,
+        texts: Iterable[Any],
+        *,
+        batch_size: int = 32,
+        text_key: str = "text",
+        with_input: bool = False,
+        **options: Any,
+    ) -> Iterator[Any]:
         """Like :meth:`extract`, lazily, for streams of any length.
 
         Reads ``batch_size`` items, extracts them together, yields their results, and only
@@ -304,8 +326,9 @@ class SkillExtractor:
         if batch:
             yield from self._extract_items(batch, text_key, with_input, options)
 
-    def _extract_items(self, items: list[Any], text_key: str, with_input: bool,
-                       options: dict[str, Any]) -> Iterator[Any]:
+    def _extract_items(
+        self, items: list[Any], text_key: str, with_input: bool, options: dict[str, Any]
+    ) -> Iterator[Any]:
         texts = []
         for position, item in enumerate(items):
             if isinstance(item, Mapping):
@@ -324,14 +347,13 @@ class SkillExtractor:
         """
         return self._rank(texts, top_k, "skill")
 
-    def rank_occupations(
-        self, texts: Sequence[str], top_k: int = 10
-    ) -> list[list[tuple[str, float]]]:
+    def rank_occupations(self, texts: Sequence[str], top_k: int = 10) -> list[list[tuple[str, float]]]:
         """The ``top_k`` occupations for each text (from what the text says), best first."""
         return self._rank(texts, top_k, "occupation")
 
-    def search(self, query: str, kind: Kind = "skill", limit: int = 10,
-               language: str = "en") -> list[SearchHit]:
+    def search(
+        self, query: str, kind: Kind = "skill", limit: int = 10, language: str = "en"
+    ) -> list[SearchHit]:
         """Semantic search of ESCO, merged with exact and near-exact label hits.
 
         A label hit scores its lexical score (1.0 for an exact preferred label); a
@@ -349,17 +371,18 @@ class SkillExtractor:
         concepts = self.taxonomy.skills if kind == "skill" else self.taxonomy.occupations
         merged: dict[str, SearchHit] = {}
         for uri, score in self._rank([query], max(limit, 20), kind)[0]:
-            merged[uri] = SearchHit(uri, concepts[uri].label(language), round(score, 4), query,
-                                    "semantic")
+            merged[uri] = SearchHit(uri, concepts[uri].label(language), round(score, 4), query, "semantic")
         for hit in self._label_index(kind).search(query, limit=max(limit, 20)):
             found = merged.get(hit.uri)
             if found is None:
-                merged[hit.uri] = SearchHit(hit.uri, concepts[hit.uri].label(language), hit.score,
-                                            hit.label, "label")
+                merged[hit.uri] = SearchHit(
+                    hit.uri, concepts[hit.uri].label(language), hit.score, hit.label, "label"
+                )
             else:
                 score = min(1.0, max(found.score, hit.score) + 0.05)
-                merged[hit.uri] = SearchHit(hit.uri, found.label, round(score, 4), hit.label,
-                                            "label+semantic")
+                merged[hit.uri] = SearchHit(
+                    hit.uri, found.label, round(score, 4), hit.label, "label+semantic"
+                )
         return sorted(merged.values(), key=lambda h: (-h.score, h.uri))[:limit]
 
     # -- internals ------------------------------------------------------------------------------
@@ -391,9 +414,9 @@ class SkillExtractor:
     ) -> list[list[tuple[int, int, _Scored]]]:
         """For each text, ``(sentence start, sentence end, scores)`` of each sentence."""
         layout = [split_sentences(text, _MAX_SENTENCE_CHARS) for text in texts]
-        wanted = list(dict.fromkeys(
-            text[s:e] for text, spans in zip(texts, layout, strict=True) for s, e in spans
-        ))
+        wanted = list(
+            dict.fromkeys(text[s:e] for text, spans in zip(texts, layout, strict=True) for s, e in spans)
+        )
         use_cache = self._sentences is not None and keep <= _KEEP
         known: dict[str, _Scored] = {}
         missing: list[str] = []
@@ -420,8 +443,7 @@ class SkillExtractor:
                 for sentence in missing:
                     self._sentences[sentence] = known[sentence]  # type: ignore[index]
         return [
-            [(s, e, known[text[s:e]]) for s, e in spans]
-            for text, spans in zip(texts, layout, strict=True)
+            [(s, e, known[text[s:e]]) for s, e in spans] for text, spans in zip(texts, layout, strict=True)
         ]
 
     def _encode_sentences(self, sentences: list[str]) -> _Encoded:
@@ -467,20 +489,19 @@ class SkillExtractor:
                 if name == "occupations":
                     windows = windows[long_windows[i]]
                     spans = [spans[j] for j in long_windows[i]]
-                results[name].append(index.score_sentence(
-                    sentence,
-                    coarse[bounds[i] : bounds[i + 1]],
-                    row_vectors[i],
-                    row_spans[i],
-                    windows,
-                    spans,
-                    config,
-                    keep,
-                ))
-        return [
-            _Scored(s, o)
-            for s, o in zip(results["skills"], results["occupations"], strict=True)
-        ]
+                results[name].append(
+                    index.score_sentence(
+                        sentence,
+                        coarse[bounds[i] : bounds[i + 1]],
+                        row_vectors[i],
+                        row_spans[i],
+                        windows,
+                        spans,
+                        config,
+                        keep,
+                    )
+                )
+        return [_Scored(s, o) for s, o in zip(results["skills"], results["occupations"], strict=True)]
 
     def _profile_size(self, occupation_uri: str) -> tuple[int, int]:
         """How many essential and optional skills ESCO lists for an occupation."""
@@ -492,8 +513,9 @@ class SkillExtractor:
             )
         return size
 
-    def _evidence(self, sentences: Sequence[tuple[int, int, _Scored]], kind: Kind,
-                  threshold: float) -> _Found:
+    def _evidence(
+        self, sentences: Sequence[tuple[int, int, _Scored]], kind: Kind, threshold: float
+    ) -> _Found:
         """Per concept: best score, supporting spans (document offsets) and best view."""
         found: _Found = {}
         for start, _, scored in sentences:
@@ -507,8 +529,9 @@ class SkillExtractor:
                 found[concept] = (best, spans, view)
         return found
 
-    def _skill_matches(self, text: str, sentences: Sequence[tuple[int, int, _Scored]],
-                       threshold: float, language: str) -> list[SkillMatch]:
+    def _skill_matches(
+        self, text: str, sentences: Sequence[tuple[int, int, _Scored]], threshold: float, language: str
+    ) -> list[SkillMatch]:
         table = self._tables["skills"]
         found = self._evidence(sentences, "skill", threshold)
         if self.config.one_concept_per_span:
@@ -516,16 +539,18 @@ class SkillExtractor:
         matches = []
         for concept, (score, spans, view) in found.items():
             skill = self._skill_list[concept]
-            matches.append(SkillMatch(
-                uri=skill.uri,
-                label=skill.label(language),
-                score=round(score, 4),
-                skill_type=skill.skill_type,
-                reuse_level=skill.reuse_level,
-                collections=skill.collections,
-                evidence=_spans(text, spans),
-                matched_label=_matched_label(table, view, skill),
-            ))
+            matches.append(
+                SkillMatch(
+                    uri=skill.uri,
+                    label=skill.label(language),
+                    score=round(score, 4),
+                    skill_type=skill.skill_type,
+                    reuse_level=skill.reuse_level,
+                    collections=skill.collections,
+                    evidence=_spans(text, spans),
+                    matched_label=_matched_label(table, view, skill),
+                )
+            )
         matches.sort(key=lambda m: (-m.score, m.uri))
         return matches
 
@@ -553,8 +578,9 @@ class SkillExtractor:
                 index = self._occupation_index.get(occupation_uri)
                 if index is None or (len(essential) < _INFER_MIN_ESSENTIAL and index not in named):
                     continue
-                support = _skills_support(self._profile_size(occupation_uri), essential,
-                                          optional, skill_scores)
+                support = _skills_support(
+                    self._profile_size(occupation_uri), essential, optional, skill_scores
+                )
                 inferred[index] = (support, essential, optional)
         matches = []
         for index in set(named) | set(inferred):
@@ -567,23 +593,30 @@ class SkillExtractor:
                 score = max(text_score, support)
             if score < threshold:
                 continue
-            source = ("text+skills" if text_score >= threshold * 0.5 and support
-                      else "text" if text_score else "skills")
+            source = (
+                "text+skills"
+                if text_score >= threshold * 0.5 and support
+                else "text"
+                if text_score
+                else "skills"
+            )
             n_essential, n_optional = self._profile_size(occupation.uri)
-            matches.append(OccupationMatch(
-                uri=occupation.uri,
-                label=occupation.label(language),
-                score=round(score, 4),
-                isco_code=occupation.isco_code,
-                source=source,  # type: ignore[arg-type]
-                evidence=_spans(text, spans),
-                text_score=round(text_score, 4),
-                skills_score=round(support, 4),
-                essential_skills_found=tuple(essential),  # best first
-                optional_skills_found=tuple(optional),
-                essential_skills_total=n_essential,
-                optional_skills_total=n_optional,
-            ))
+            matches.append(
+                OccupationMatch(
+                    uri=occupation.uri,
+                    label=occupation.label(language),
+                    score=round(score, 4),
+                    isco_code=occupation.isco_code,
+                    source=source,  # type: ignore[arg-type]
+                    evidence=_spans(text, spans),
+                    text_score=round(text_score, 4),
+                    skills_score=round(support, 4),
+                    essential_skills_found=tuple(essential),  # best first
+                    optional_skills_found=tuple(optional),
+                    essential_skills_total=n_essential,
+                    optional_skills_total=n_optional,
+                )
+            )
         matches.sort(key=lambda m: (-m.score, m.uri))
         return matches
 
@@ -626,8 +659,9 @@ def _matched_label(table: ViewTable, view: int, concept: Skill | Occupation) -> 
     return concept.preferred_label
 
 
-def _skills_support(profile: tuple[int, int], essential: list[str],
-                    optional: list[str], scores: dict[str, float]) -> float:
+def _skills_support(
+    profile: tuple[int, int], essential: list[str], optional: list[str], scores: dict[str, float]
+) -> float:
     """How strongly the skills found point at an occupation, in [0, 1].
 
     The mean score of its skills found, times how much of its profile they cover: finding

@@ -118,7 +118,5 @@ def segment_text(text: str, max_chars: int = 1000) -> list[Segment]:
         segments.append(Segment(s, e, text[s:e], "sentence", sentence_index))
         clauses = split_clauses(text, s, e)
         if len(clauses) > 1:
-            segments.extend(
-                Segment(cs, ce, text[cs:ce], "clause", sentence_index) for cs, ce in clauses
-            )
+            segments.extend(Segment(cs, ce, text[cs:ce], "clause", sentence_index) for cs, ce in clauses)
     return segments

@@ -88,8 +88,12 @@ class _Table:
 
     def records(self, *names: str) -> Iterator[tuple[str, ...]]:
         """Yield the named columns of each row; a missing optional column reads as ''."""
-        indexes = [self.column(n, required=not n.startswith("?")) if not n.startswith("?")
-                   else self.column(n[1:], required=False) for n in names]
+        indexes = [
+            self.column(n, required=not n.startswith("?"))
+            if not n.startswith("?")
+            else self.column(n[1:], required=False)
+            for n in names
+        ]
         width = len(self.header)
         for number, row in enumerate(self.rows, start=2):
             if len(row) != width:
@@ -243,9 +247,7 @@ def _load_official(folder: Path, reader: _Reader, language: str, version: str) -
     broader: dict[str, list[tuple[str, str]]] = {}
     table = _optional(reader, folder, f"broaderRelationsSkillPillar_{lang}")
     if table is not None:
-        for uri, broader_type, broader_uri in table.records(
-            "conceptUri", "?broaderType", "broaderUri"
-        ):
+        for uri, broader_type, broader_uri in table.records("conceptUri", "?broaderType", "broaderUri"):
             broader.setdefault(uri, []).append((broader_uri, broader_type))
 
     skill_groups: dict[str, SkillGroup] = {}
@@ -390,9 +392,7 @@ def _read_translations(
             if lang in by_lang or not label.strip():
                 continue
             separator = " | " if " | " in alts and "\n" not in alts else "\n"
-            by_lang[lang] = Translation(
-                _clean(label), _split_labels(alts, separator), description.strip()
-            )
+            by_lang[lang] = Translation(_clean(label), _split_labels(alts, separator), description.strip())
     return found
 
 

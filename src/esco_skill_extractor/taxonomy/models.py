@@ -144,9 +144,7 @@ class Taxonomy:
         try:
             return self.occupations[uri]
         except KeyError:
-            raise ConceptNotFound(
-                f"no occupation with URI {uri!r} in ESCO {self.version}"
-            ) from None
+            raise ConceptNotFound(f"no occupation with URI {uri!r} in ESCO {self.version}") from None
 
     def concept(self, uri: str) -> Skill | Occupation | IscoGroup | SkillGroup:
         """Any concept by URI; raises :class:`ConceptNotFound`."""

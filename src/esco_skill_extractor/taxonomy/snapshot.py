@@ -70,13 +70,30 @@ def save_snapshot(taxonomy: Taxonomy, folder: Path) -> None:
         "languages": list(taxonomy.languages),
         "source": taxonomy.source,
         "skills": [
-            [s.uri, s.preferred_label, list(s.alt_labels), s.description, _translations(s),
-             s.skill_type, s.reuse_level, list(s.collections), list(s.broader), list(s.skill_groups)]
+            [
+                s.uri,
+                s.preferred_label,
+                list(s.alt_labels),
+                s.description,
+                _translations(s),
+                s.skill_type,
+                s.reuse_level,
+                list(s.collections),
+                list(s.broader),
+                list(s.skill_groups),
+            ]
             for s in skills
         ],
         "occupations": [
-            [o.uri, o.preferred_label, list(o.alt_labels), o.description, _translations(o),
-             o.isco_code, o.code]
+            [
+                o.uri,
+                o.preferred_label,
+                list(o.alt_labels),
+                o.description,
+                _translations(o),
+                o.isco_code,
+                o.code,
+            ]
             for o in occupations
         ],
         "isco_groups": [
@@ -136,14 +153,24 @@ def load_snapshot(folder: Path) -> Taxonomy | None:
         return None
 
     skills = {
-        row[0]: Skill(row[0], row[1], tuple(row[2]), row[3], _restore(row[4]),
-                      skill_type=row[5], reuse_level=row[6], collections=tuple(row[7]),
-                      broader=tuple(row[8]), skill_groups=tuple(row[9]))
+        row[0]: Skill(
+            row[0],
+            row[1],
+            tuple(row[2]),
+            row[3],
+            _restore(row[4]),
+            skill_type=row[5],
+            reuse_level=row[6],
+            collections=tuple(row[7]),
+            broader=tuple(row[8]),
+            skill_groups=tuple(row[9]),
+        )
         for row in document["skills"]
     }
     occupations = {
-        row[0]: Occupation(row[0], row[1], tuple(row[2]), row[3], _restore(row[4]),
-                           isco_code=row[5], code=row[6])
+        row[0]: Occupation(
+            row[0], row[1], tuple(row[2]), row[3], _restore(row[4]), isco_code=row[5], code=row[6]
+        )
         for row in document["occupations"]
     }
     isco_groups = {

@@ -105,8 +105,7 @@ def _page_config(request: Request, service: ExtractorService, settings: Settings
             "max_results": _MAX_RESULTS,
         },
         "examples": [
-            {"key": e.key, "title": e.title, "language": e.language, "text": e.text}
-            for e in EXAMPLES
+            {"key": e.key, "title": e.title, "language": e.language, "text": e.text} for e in EXAMPLES
         ],
     }
 
@@ -134,8 +133,7 @@ async def page(request: Request, service: ServiceDep, settings: SettingsDep) -> 
             "css_url": _static_url(root_path, "app.css"),
             "js_url": _static_url(root_path, "app.js"),
             "languages": [
-                {"code": code, "name": name, "available": code in available}
-                for code, name in offered.items()
+                {"code": code, "name": name, "available": code in available} for code, name in offered.items()
             ],
             "language_selected": selected,
             "examples": EXAMPLES,

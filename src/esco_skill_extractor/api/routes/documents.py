@@ -67,9 +67,7 @@ async def extract_document(
     filename = pdf.filename or "upload"
     try:
         document: Document = await anyio.to_thread.run_sync(
-            lambda: read_document(
-                data, max_bytes=settings.max_upload_bytes, max_pages=settings.max_pdf_pages
-            )
+            lambda: read_document(data, max_bytes=settings.max_upload_bytes, max_pages=settings.max_pdf_pages)
         )
     except UploadError as exc:
         raise HTTPException(exc.status_code, f"{filename}: {exc}") from None
@@ -93,14 +91,10 @@ async def extract_document(
         rich_data=rich_data,
     )
     if rich_data:
-        return DocumentRichResponse(
-            skills=rich.skills, occupations=rich.occupations, metadata=metadata
-        )
+        return DocumentRichResponse(skills=rich.skills, occupations=rich.occupations, metadata=metadata)
     return DocumentBasicResponse(
         skills=[s.name for s in rich.skills],
         occupations=[o.name for o in rich.occupations],
         metadata=metadata,
-        source_info=SourceInfo(
-            filename=filename, pages=document.pages, text_length=len(document.text)
-        ),
+        source_info=SourceInfo(filename=filename, pages=document.pages, text_length=len(document.text)),
     )

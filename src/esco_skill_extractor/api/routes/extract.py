@@ -37,8 +37,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
     413: {"model": ErrorResponse, "description": "Text too long, or too many texts."},
     422: {
         "model": ErrorResponse,
-        "description": "Malformed JSON, a wrong type, a threshold "
-        "outside [0, 1], or an unknown language.",
+        "description": "Malformed JSON, a wrong type, a threshold outside [0, 1], or an unknown language.",
     },
     503: {"model": ErrorResponse, "description": "The model is still loading."},
 }
@@ -46,9 +45,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
 _PYPI_EXAMPLE = ["We are looking for a software engineer with experience in Java and Python."]
 
 
-def thresholds_of(
-    extractor: SkillExtractor, skills: float | None, occupations: float | None
-) -> Thresholds:
+def thresholds_of(extractor: SkillExtractor, skills: float | None, occupations: float | None) -> Thresholds:
     """The thresholds a request uses: its own, else the server's."""
     return Thresholds(
         skills=extractor.skills_threshold if skills is None else skills,
@@ -112,9 +109,7 @@ def rich_response(
     responses=ERRORS,
     summary="Skills and occupations of a text, with ESCO data",
 )
-async def extract_rich(
-    request: ExtractRequest, service: ServiceDep, settings: SettingsDep
-) -> RichResponse:
+async def extract_rich(request: ExtractRequest, service: ServiceDep, settings: SettingsDep) -> RichResponse:
     """Skills and occupations found in ``text``, best first, each with its ESCO data
     (type, reuse level, description, alternative labels, collections, the occupations that
     use it / the ISCO group, required skills and their collections) and the evidence spans
@@ -139,9 +134,7 @@ async def extract_rich(
     responses=ERRORS,
     summary="Names of the skills and occupations of a text",
 )
-async def extract_basic(
-    request: ExtractRequest, service: ServiceDep, settings: SettingsDep
-) -> BasicResponse:
+async def extract_basic(request: ExtractRequest, service: ServiceDep, settings: SettingsDep) -> BasicResponse:
     """Like ``/extract-rich``, answering only the names, best first."""
     check_texts([request.text], settings)
     language = resolve_language(request.language, settings, service.require_taxonomy())

@@ -67,9 +67,7 @@ def _thresholds(service: ExtractorService) -> Thresholds | None:
     summary="What this server is",
     responses={307: {"description": "A browser (Accept prefers text/html): to the web page."}},
 )
-async def root(
-    request: Request, response: Response, service: ServiceDep
-) -> Response | RootResponse:
+async def root(request: Request, response: Response, service: ServiceDep) -> Response | RootResponse:
     """Name, version, model and endpoints; always 200, even while the model loads.
 
     The Next.js front end uses this as its health check. A browser, whose Accept header

@@ -120,9 +120,7 @@ async def search_occupations(
     return OccupationSearchResponse(query=query, results=results, total=len(results))
 
 
-@router.get(
-    "/skills/{uri:path}", response_model=SkillDetail, responses=_DETAIL_ERRORS, summary="One skill"
-)
+@router.get("/skills/{uri:path}", response_model=SkillDetail, responses=_DETAIL_ERRORS, summary="One skill")
 @router.get("/skill/{uri:path}", response_model=SkillDetail, include_in_schema=False)
 async def skill_detail(
     uri: UriParam, service: ServiceDep, settings: SettingsDep, language: LanguageParam = None
