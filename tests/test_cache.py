@@ -26,6 +26,7 @@ from esco_skill_extractor.cache import (
     read_legacy,
     texts_digest,
 )
+from esco_skill_extractor.cache.recipe import build_views
 from esco_skill_extractor.embedding import Embedder, FakeEmbedder
 from esco_skill_extractor.errors import (
     CacheCorrupted,
@@ -33,7 +34,6 @@ from esco_skill_extractor.errors import (
     CacheVersionMismatch,
     LegacyCacheError,
 )
-from esco_skill_extractor.extraction.views import build_views
 from esco_skill_extractor.taxonomy import Taxonomy, load_taxonomy
 
 MINI = Path(__file__).parent / "data" / "esco_mini"
@@ -239,7 +239,7 @@ class _Planted:
 
 
 def test_a_planted_pickle_is_never_unpickled(cache: EmbeddingCache, mini: Any, tmp_path: Path) -> None:
-    from esco_skill_extractor.cache.store import _sample_sha256
+    from esco_skill_extractor.cache.files import sample_sha256 as _sample_sha256
 
     taxonomy, tables = mini
     built = cache.load_or_build(FakeEmbedder(), taxonomy, tables, show_progress=False)
@@ -285,7 +285,7 @@ _WORKER = textwrap.dedent("""
     import json, sys, time
     from esco_skill_extractor.cache import EmbeddingCache
     from esco_skill_extractor.embedding import FakeEmbedder
-    from esco_skill_extractor.extraction.views import build_views
+    from esco_skill_extractor.cache.recipe import build_views
     from esco_skill_extractor.taxonomy import load_taxonomy
 
     class Slow(FakeEmbedder):

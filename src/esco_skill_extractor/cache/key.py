@@ -14,16 +14,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
+from ..embedding.base import BACKENDS, Backend
+
 __all__ = ["FORMAT_VERSION", "Backend", "CacheKey", "Dtype", "texts_digest"]
 
 #: Version of the on-disk layout (manifest fields, file names, byte format).
 FORMAT_VERSION = 1
 
 Dtype = Literal["float16", "float32"]
-Backend = Literal["torch", "onnx", "onnx-int8", "openvino"]
 
 _DTYPES = ("float16", "float32")
-_BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class CacheKey:
         taxonomy_version: ESCO version, e.g. ``"1.2.0"``.
         taxonomy_hash: Content hash of the ESCO files that were read.
         taxonomy_language: Primary language of the taxonomy.
-        recipe_name: The recipe that turns concepts into texts (``extraction.views``).
+        recipe_name: The recipe that turns concepts into texts (``cache.recipe``).
         recipe_version: Its version.
         texts_sha256: :func:`texts_digest` of the embedded texts, per table.
         encode_settings: Backend settings that change the vectors (prompt, sequence length).
@@ -64,8 +64,8 @@ class CacheKey:
     def __post_init__(self) -> None:
         if self.dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of {_DTYPES}, not {self.dtype!r}")
-        if self.backend not in _BACKENDS:
-            raise ValueError(f"backend must be one of {_BACKENDS}, not {self.backend!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, not {self.backend!r}")
 
     def as_dict(self) -> dict[str, Any]:
         """Every field, ``format_version`` first, ready for JSON."""

@@ -2,7 +2,7 @@
 
 A concept is embedded several times: its preferred label, each alternative label and a
 "blob" (labels and description together). Scores take the best label view and add the
-blob view (see :mod:`.matching`). The recipe's name and version are part of the
+blob view (see :mod:`esco_skill_extractor.extraction.matching`). The recipe's name and version are part of the
 embedding cache key: change what is embedded, bump ``RECIPE_VERSION``.
 """
 
