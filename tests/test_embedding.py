@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 from esco_skill_extractor.embedding import (
+    BACKENDS,
     BUNDLED_MODEL,
     DEFAULT_MODEL,
     Embedder,
     FakeEmbedder,
+    TokenEncoder,
     bundled_model_path,
     folder_digest,
     load_embedder,
@@ -32,6 +34,37 @@ def test_fake_is_an_embedder_and_deterministic() -> None:
     assert a.dtype == np.float32 and a.shape == (2, 16)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, rtol=1e-6)
+
+
+def test_fake_declares_its_cache_identity() -> None:
+    """The values cache keys have always had for the fake: backend torch, no settings."""
+    fake = FakeEmbedder(dim=8)
+    assert (fake.backend, fake.encode_settings) == ("torch", "")
+    location = locate_model("fake:8")
+    assert (location.backend, location.encode_settings) == (fake.backend, fake.encode_settings)
+    assert not isinstance(fake, TokenEncoder)  # spans are encoded on their own
+
+
+def test_backends_are_one_literal() -> None:
+    from typing import get_args
+
+    from esco_skill_extractor.embedding.base import Backend
+
+    assert BACKENDS == get_args(Backend) == ("torch", "onnx", "onnx-int8")
+
+
+def test_importing_the_package_imports_no_model_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, esco_skill_extractor.embedding, esco_skill_extractor.embedding.spans\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers', 'onnxruntime') "
+        "if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_fake_similar_texts_are_closer() -> None:
@@ -173,11 +206,11 @@ def test_folder_that_is_not_a_model(tmp_path: Path) -> None:
 
 
 def test_unreachable_hub_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    from esco_skill_extractor.embedding import loading
+    from esco_skill_extractor.embedding import hub
 
     monkeypatch.delenv("HF_HUB_OFFLINE")
     monkeypatch.delenv("TRANSFORMERS_OFFLINE")
-    monkeypatch.setattr(loading, "_probe_hub", lambda: "huggingface.co:443 cannot be reached")
+    monkeypatch.setattr(hub, "_probe_hub", lambda: "huggingface.co:443 cannot be reached")
     with pytest.raises(ModelUnavailable, match="unreachable"):
         load_embedder("nobody/no-such-model", device="cpu")
 
@@ -216,6 +249,16 @@ def test_bundled_model_encodes(bundled_embedder: Embedder) -> None:
     assert vectors[0] @ vectors[2] > vectors[0] @ vectors[3] + 0.2
     assert bundled_embedder.revision == locate_model(BUNDLED_MODEL).revision
     assert bundled_embedder.device == "cpu"
+
+
+@pytest.mark.slow
+def test_bundled_model_declares_backend_and_token_vectors(bundled_embedder: Embedder) -> None:
+    location = locate_model(BUNDLED_MODEL)
+    assert (bundled_embedder.backend, bundled_embedder.encode_settings) == ("torch", location.encode_settings)
+    assert isinstance(bundled_embedder, TokenEncoder) and bundled_embedder.supports_span_pooling
+    out = bundled_embedder.encode_tokens(["Python developer", "x"])
+    assert out.tokens.shape[:2] == out.mask.shape == out.offsets.shape[:2] and out.sentence.shape == (2, 384)
+    assert out.tokens.dtype == out.sentence.dtype == np.float32 and out.mask.dtype == bool
 
 
 @pytest.mark.slow

@@ -1,15 +1,35 @@
-"""The embedder protocol every backend implements."""
+"""The embedder protocol every backend implements, and the optional token capability.
+
+:class:`Embedder` is what every caller may rely on. :class:`TokenEncoder` is an optional
+capability on top of it: an embedder that also returns its contextual token vectors, so that
+:mod:`.spans` can pool span vectors from one forward pass. Callers test for it with
+``isinstance(embedder, TokenEncoder)``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Literal, Protocol, get_args, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Embedder", "TextKind", "embed_distinct"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "Embedder",
+    "TextKind",
+    "TokenEncoder",
+    "TokenOutput",
+    "embed_distinct",
+]
 
 TextKind = Literal["query", "passage"]
+
+#: The inference backends: sentence-transformers on torch, or ONNX Runtime (float32 or int8).
+Backend = Literal["torch", "onnx", "onnx-int8"]
+
+BACKENDS: tuple[Backend, ...] = get_args(Backend)
 
 
 @runtime_checkable
@@ -36,6 +56,14 @@ class Embedder(Protocol):
     def device(self) -> str:
         """Where the model runs: "cpu", "cuda", "mps" ..."""
 
+    @property
+    def backend(self) -> Backend:
+        """The inference backend (part of the cache key)."""
+
+    @property
+    def encode_settings(self) -> str:
+        """The settings that change passage vectors, as canonical JSON, or "" (part of the cache key)."""
+
     def embed(
         self,
         texts: Sequence[str],
@@ -45,6 +73,42 @@ class Embedder(Protocol):
         show_progress: bool = False,
     ) -> np.ndarray:
         """Return a ``(len(texts), dim)`` float32 array of L2-normalised vectors."""
+
+
+@dataclass(frozen=True)
+class TokenOutput:
+    """One forward pass over a batch of query texts: what span pooling needs.
+
+    Attributes:
+        tokens: ``(batch, tokens, dim)`` float32 contextual token embeddings.
+        sentence: ``(batch, dim)`` float32 pooled vectors (not normalised).
+        offsets: ``(batch, tokens, 2)`` character offsets of each token; ``(0, 0)`` for
+            special and padding tokens.
+        mask: ``(batch, tokens)`` bool, ``True`` for real tokens.
+    """
+
+    tokens: np.ndarray
+    sentence: np.ndarray
+    offsets: np.ndarray
+    mask: np.ndarray
+
+
+@runtime_checkable
+class TokenEncoder(Embedder, Protocol):
+    """An :class:`Embedder` that also gives its contextual token vectors.
+
+    Implemented by the sentence-transformers and ONNX backends. Span pooling averages a
+    span's token vectors, which is only a good span vector for some models; see
+    :attr:`supports_span_pooling`.
+    """
+
+    @property
+    def supports_span_pooling(self) -> bool:
+        """Whether the mean of a span's token vectors stands for the span: the model pools by
+        the mean, has no query prompt, and its tokenizer reports character offsets."""
+
+    def encode_tokens(self, texts: Sequence[str]) -> TokenOutput:
+        """Token vectors, pooled vectors, offsets and mask for one batch of texts, as given (no prompt)."""
 
 
 def embed_distinct(texts: Sequence[str], dim: int, encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:

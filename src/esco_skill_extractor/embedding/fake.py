@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .base import TextKind
+from .base import Backend, TextKind
 
 __all__ = ["FakeEmbedder"]
 
@@ -61,6 +61,10 @@ class FakeEmbedder:
     @property
     def device(self) -> str:
         return self._device
+
+    @property
+    def backend(self) -> Backend:
+        return "torch"  # what cache keys have always said for the fake
 
     @property
     def encode_settings(self) -> str:

@@ -29,14 +29,13 @@ import tempfile
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from ..errors import ModelUnavailable
-from .base import TextKind, embed_distinct
+from .base import TextKind, TokenOutput, embed_distinct
 from .registry import ModelSpec
 
 __all__ = ["OnnxEmbedder", "OnnxVariant", "TokenOutput", "export_dir_for", "export_onnx"]
@@ -50,24 +49,6 @@ EXPORT_VERSION = "1"
 _OPSET = 17
 _POOLING = ("mean", "cls", "max")
 _INSTALL_HINT = "pip install 'esco-skill-extractor[onnx]'"
-
-
-@dataclass(frozen=True)
-class TokenOutput:
-    """One forward pass over a batch: what span pooling needs.
-
-    Attributes:
-        tokens: ``(batch, tokens, dim)`` float32 contextual token embeddings.
-        sentence: ``(batch, dim)`` float32 pooled vectors (not normalised).
-        offsets: ``(batch, tokens, 2)`` character offsets of each token; ``(0, 0)`` for
-            special and padding tokens.
-        mask: ``(batch, tokens)`` bool, ``True`` for real tokens.
-    """
-
-    tokens: np.ndarray
-    sentence: np.ndarray
-    offsets: np.ndarray
-    mask: np.ndarray
 
 
 def require_onnxruntime() -> Any:
@@ -354,7 +335,7 @@ class OnnxEmbedder:
         return "cpu"
 
     @property
-    def backend(self) -> str:
+    def backend(self) -> OnnxVariant:
         """``onnx`` or ``onnx-int8`` (part of the cache key)."""
         return self._variant
 
@@ -364,6 +345,11 @@ class OnnxEmbedder:
         values = json.loads(self.spec.encode_settings)
         values["export"] = self.export_path.name
         return json.dumps(values, sort_keys=True)
+
+    @property
+    def supports_span_pooling(self) -> bool:
+        """Mean pooling and no query prompt (the tokenizer always gives offsets)."""
+        return not self.spec.prompt("query") and self.pooling == "mean"
 
     def encode_tokens(self, texts: Sequence[str]) -> TokenOutput:
         """Token embeddings, pooled vectors, offsets and mask for one batch of texts."""

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelUnavailable
-from .base import TextKind, embed_distinct
+from .base import Backend, TextKind, TokenOutput, embed_distinct
 from .registry import ModelSpec
 
 __all__ = ["PRECISION_ENV", "SentenceTransformerEmbedder"]
@@ -151,8 +151,8 @@ class SentenceTransformerEmbedder:
         return self.spec.encode_settings
 
     @property
-    def backend(self) -> str:
-        """The inference backend (part of the cache key); ONNX will key apart."""
+    def backend(self) -> Backend:
+        """The inference backend (part of the cache key): ``"torch"``."""
         return "torch"
 
     @property
@@ -173,6 +173,49 @@ class SentenceTransformerEmbedder:
         import torch
 
         return torch.autocast("cpu", dtype=torch.bfloat16)
+
+    @property
+    def supports_span_pooling(self) -> bool:
+        """Mean pooling, no query prompt and a fast tokenizer (which gives offsets)."""
+        if self.spec.prompt("query"):
+            return False
+        try:
+            pooling = next(m for m in self._model if type(m).__name__ == "Pooling")
+            mode = getattr(pooling, "pooling_mode", None)  # sentence-transformers >= 6
+            if mode is None:
+                mode = pooling.get_pooling_mode_str()
+            tokenizer = self._model.tokenizer
+        except (StopIteration, AttributeError, TypeError):
+            return False
+        if isinstance(mode, list | tuple):
+            mode = "+".join(mode)
+        return bool(mode == "mean" and getattr(tokenizer, "is_fast", False))
+
+    def encode_tokens(self, texts: Sequence[str]) -> TokenOutput:
+        """Token embeddings, pooled vectors, offsets and mask for one batch of texts.
+
+        Runs like query encoding (:meth:`query_autocast`), without a prompt; needs a fast
+        tokenizer for the offsets.
+        """
+        import torch
+
+        model = self._model
+        encoded = model.tokenizer(
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=int(getattr(model, "max_seq_length", 512) or 512),
+            return_offsets_mapping=True,
+            return_tensors="pt",
+        )
+        offsets = encoded.pop("offset_mapping").numpy()
+        features = {k: v.to(model.device) for k, v in encoded.items()}
+        with torch.inference_mode(), self.query_autocast():
+            result = model(features)
+        tokens = result["token_embeddings"].float().cpu().numpy()
+        sentence = result["sentence_embedding"].float().cpu().numpy()
+        mask = encoded["attention_mask"].numpy().astype(bool)
+        return TokenOutput(tokens, sentence, offsets, mask)
 
     def embed(
         self,

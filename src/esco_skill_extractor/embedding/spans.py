@@ -4,50 +4,29 @@ For a model with mean pooling, the mean of a span's contextual token embeddings 
 vector for the span: it costs nothing beyond encoding the whole text once, where encoding
 every clause and word window on its own costs ten to fifty times more. Models with other
 pooling (CLS, as bge-m3), prompts, or spans that fall past the model's window get spans
-encoded on their own instead.
+encoded on their own instead, as do embedders that give no token vectors (those that are not
+a :class:`~.base.TokenEncoder`, such as the fake).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
-from .base import Embedder
+from .base import Embedder, TokenEncoder
 
 __all__ = ["embed_with_spans", "supports_span_pooling"]
 
 logger = logging.getLogger(__name__)
 
 Spans = Sequence[tuple[int, int]]
-#: One batch of texts -> token embeddings, pooled vectors, token offsets, real-token mask.
-Forward = Callable[[list[str]], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
 
 def supports_span_pooling(embedder: Embedder) -> bool:
-    """Whether ``embedder`` is a sentence-transformers or ONNX model with plain mean pooling."""
-    spec = getattr(embedder, "spec", None)
-    if hasattr(embedder, "encode_tokens"):  # the ONNX backends
-        return bool(
-            spec is not None and not spec.prompt("query") and getattr(embedder, "pooling", None) == "mean"
-        )
-    model = getattr(embedder, "model", None)
-    if model is None or spec is None or spec.prompt("query"):
-        return False
-    try:
-        modules = list(model)
-        pooling = next(m for m in modules if type(m).__name__ == "Pooling")
-        mode = getattr(pooling, "pooling_mode", None)  # sentence-transformers >= 6
-        if mode is None:
-            mode = pooling.get_pooling_mode_str()
-        tokenizer = model.tokenizer
-    except (StopIteration, AttributeError, TypeError):
-        return False
-    if isinstance(mode, list | tuple):
-        mode = "+".join(mode)
-    return bool(mode == "mean" and getattr(tokenizer, "is_fast", False))
+    """Whether ``embedder`` gives token vectors (:class:`TokenEncoder`) that span pooling may use."""
+    return isinstance(embedder, TokenEncoder) and embedder.supports_span_pooling
 
 
 def embed_with_spans(
@@ -62,7 +41,7 @@ def embed_with_spans(
         raise ValueError("one list of spans per text")
     if not texts:
         return []
-    if supports_span_pooling(embedder):
+    if isinstance(embedder, TokenEncoder) and embedder.supports_span_pooling:
         return _pooled(embedder, texts, spans, batch_size)
     return _isolated(embedder, texts, spans, batch_size)
 
@@ -83,52 +62,16 @@ def _isolated(
     return out
 
 
-def _torch_forward(embedder: Embedder) -> Forward:
-    import torch
-
-    model: Any = embedder.model  # type: ignore[attr-defined]
-    tokenizer = model.tokenizer
-    max_length = int(getattr(model, "max_seq_length", 512) or 512)
-
-    def forward(batch: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        encoded = tokenizer(
-            batch,
-            padding=True,
-            truncation=True,
-            max_length=max_length,
-            return_offsets_mapping=True,
-            return_tensors="pt",
-        )
-        offsets = encoded.pop("offset_mapping").numpy()
-        features = {k: v.to(model.device) for k, v in encoded.items()}
-        with torch.inference_mode(), embedder.query_autocast():  # type: ignore[attr-defined]
-            result = model(features)
-        tokens = result["token_embeddings"].float().cpu().numpy()
-        sentence = result["sentence_embedding"].float().cpu().numpy()
-        mask = encoded["attention_mask"].numpy().astype(bool)
-        return tokens, sentence, offsets, mask
-
-    return forward
-
-
-def _onnx_forward(embedder: Embedder) -> Forward:
-    def forward(batch: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        out = embedder.encode_tokens(batch)  # type: ignore[attr-defined]
-        return out.tokens, out.sentence, out.offsets, out.mask
-
-    return forward
-
-
 def _pooled(
-    embedder: Embedder, texts: Sequence[str], spans: Sequence[Spans], batch_size: int
+    embedder: TokenEncoder, texts: Sequence[str], spans: Sequence[Spans], batch_size: int
 ) -> list[np.ndarray]:
-    forward = (_onnx_forward if hasattr(embedder, "encode_tokens") else _torch_forward)(embedder)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out: list[np.ndarray | None] = [None] * len(texts)
     missing: list[tuple[int, int]] = []  # (text index, span index) past the window
     for start in range(0, len(order), batch_size):
         batch = order[start : start + batch_size]
-        tokens, sentence, offsets, mask = forward([texts[i] for i in batch])
+        encoded = embedder.encode_tokens([texts[i] for i in batch])
+        tokens, sentence, offsets, mask = encoded.tokens, encoded.sentence, encoded.offsets, encoded.mask
         for row, i in enumerate(batch):
             starts, ends = offsets[row, :, 0], offsets[row, :, 1]
             real = mask[row] & (ends > starts)
