@@ -32,7 +32,6 @@ from fixtures_api import (
 )
 
 from esco_skill_extractor import SkillExtractor
-from esco_skill_extractor.api import create_app
 from esco_skill_extractor.api.errors import describe_validation_errors, status_for
 from esco_skill_extractor.api.routes.taxonomy import concept_uri
 from esco_skill_extractor.api.service import ExtractorService
@@ -45,6 +44,7 @@ from esco_skill_extractor.errors import (
     ModelUnavailable,
     TaxonomyFormatError,
 )
+from esco_skill_extractor.server import create_app
 from esco_skill_extractor.settings import Settings, get_settings
 
 PYTHON_ID = PYTHON.rsplit("/", 1)[-1]
@@ -702,7 +702,7 @@ def test_concurrent_requests_are_safe_and_off_the_event_loop(tmp_path: Path) -> 
     app = create_app(Settings(), extractor=extractor)
     texts = [f"{JOB_AD} Request number {i}: Cook wanted." for i in range(12)]
     expected = [extractor.get_skills([t])[0] for t in texts]
-    extractor._sentences.clear()  # type: ignore[union-attr]
+    extractor.clear_segment_cache()
     embedder.threads.clear()
 
     async def run_all() -> list[httpx.Response]:
@@ -871,7 +871,7 @@ def test_serve_with_workers_passes_settings_through_the_environment(
     result = CliRunner().invoke(cli, ["serve", "-w", "2", "-m", "all-MiniLM-L6-v2", "-s", "0.5"])
     assert result.exit_code == 0, result.output
     [(app, options)] = served
-    assert app == "esco_skill_extractor.api.app:create_app"
+    assert app == "esco_skill_extractor.server:create_app"
     assert options["factory"] is True and options["workers"] == 2
     assert os.environ["ESCO_MODEL"] == "all-MiniLM-L6-v2"
     assert os.environ["ESCO_SKILLS_THRESHOLD"] == "0.5"

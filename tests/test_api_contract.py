@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from fixtures_api import JOB_AD, PYTHON, fake_extractor, make_pdf, mini_taxonomy
 
 from esco_skill_extractor import SkillExtractor
-from esco_skill_extractor.api import create_app
+from esco_skill_extractor.server import create_app
 from esco_skill_extractor.settings import Settings
 
 ESCO_SKILL = re.compile(r"^http://data\.europa\.eu/esco/skill/[0-9a-f-]{36}$")

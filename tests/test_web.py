@@ -35,12 +35,12 @@ from fixtures_api import (
 )
 
 from esco_skill_extractor import SkillExtractor
-from esco_skill_extractor.api import create_app
+from esco_skill_extractor.api.negotiation import prefers_html
 from esco_skill_extractor.api.service import ExtractorService
+from esco_skill_extractor.server import create_app
 from esco_skill_extractor.settings import Settings
 from esco_skill_extractor.taxonomy import load_taxonomy
 from esco_skill_extractor.web.examples import EXAMPLES
-from esco_skill_extractor.web.negotiation import prefers_html
 from esco_skill_extractor.web.routes import STATIC_DIR, TEMPLATES_DIR
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,8 +1,10 @@
-"""Text from uploaded documents: PDF (pypdf), Word .docx (python-docx) and plain text.
+"""Text from documents: PDF (pypdf), Word .docx (python-docx) and plain text.
 
-Bytes in, text out; the type is told by the content, not by the file name. Every problem
-is an :class:`UploadError` with a message for the user and an HTTP status (400: not a
-document we read, or unreadable; 413: too large).
+Bytes in, text out; the type is told by the content, not by the file name. Used by the
+API's uploads (``POST /extract-pdf-skills``) and the CLI's document inputs, so it lives
+below both and knows nothing of HTTP. Every problem is an :class:`UploadError` with a
+message for the user and the status the API answers with (400: not a document we read,
+or unreadable; 413: too large).
 """
 
 from __future__ import annotations

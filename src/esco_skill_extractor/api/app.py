@@ -1,7 +1,9 @@
-"""The FastAPI application: :func:`create_app` wires settings, extractor, routes and errors.
+"""The HTTP API: :func:`build_api` wires settings, extractor, routes and errors.
 
-Run it with ``esco-skill-extractor serve`` (or ``python -m esco_skill_extractor``), or any
-ASGI server: ``uvicorn --factory esco_skill_extractor.api.app:create_app``.
+This is the API alone. The app that is served (the API plus the web page at ``/ui``) is
+:func:`esco_skill_extractor.server.create_app`: run it with ``esco-skill-extractor serve``
+(or ``python -m esco_skill_extractor``), or any ASGI server:
+``uvicorn --factory esco_skill_extractor.server:create_app``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from ..__about__ import __version__
 from ..settings import Settings, get_settings
-from ..web import routes as web
 from .errors import install_error_handlers
 from .metrics import Metrics
 from .middleware import BodyLimitMiddleware, ObservabilityMiddleware
@@ -26,7 +27,7 @@ from .service import ExtractorService, Loader
 if TYPE_CHECKING:
     from ..extraction import SkillExtractor
 
-__all__ = ["create_app"]
+__all__ = ["build_api"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,13 +60,13 @@ def _configure_logging(level: str) -> None:
     package.setLevel(level.upper())
 
 
-def create_app(
+def build_api(
     settings: Settings | None = None,
     extractor: SkillExtractor | None = None,
     *,
     loader: Loader | None = None,
 ) -> FastAPI:
-    """Build the HTTP API.
+    """Build the HTTP API, without the web page (see :func:`~esco_skill_extractor.server.create_app`).
 
     Args:
         settings: Configuration; default: :func:`get_settings` (``ESCO_*`` variables).
@@ -78,7 +79,7 @@ def create_app(
 
     Example:
         >>> from fastapi.testclient import TestClient
-        >>> app = create_app(extractor=my_extractor)  # doctest: +SKIP
+        >>> app = build_api(extractor=my_extractor)  # doctest: +SKIP
         >>> client = TestClient(app)  # doctest: +SKIP
         >>> client.post("/extract-skills", json=["Python developer"]).json()  # doctest: +SKIP
         [['http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d']]
@@ -123,5 +124,4 @@ def create_app(
     )
     for module in (meta, extract, documents, taxonomy):
         app.include_router(module.router)
-    web.install(app)
     return app

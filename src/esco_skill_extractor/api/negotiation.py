@@ -1,4 +1,8 @@
-"""Content negotiation for ``GET /``: a browser gets the web page, API clients JSON (pure)."""
+"""Content negotiation for ``GET /``: a browser gets the web page, API clients JSON (pure).
+
+It lives in the API package because ``GET /`` is an API route; the web page imports
+:data:`PAGE_PATH` from here (the web layer sits above the API, never below).
+"""
 
 from __future__ import annotations
 

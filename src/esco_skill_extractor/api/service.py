@@ -24,12 +24,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from fastapi import HTTPException
 
 from ..errors import EscoError
+from ..extraction.assembly import BUILDING_PHASE
 from ..extraction.segmentation import split_sentences
 from .metrics import Metrics
 
@@ -51,7 +51,6 @@ _RETRY_AFTER = "10"  # seconds, for 503 answers while loading
 _BATCH_TEXTS = 64  # most texts extracted in one call
 _BATCH_CHARS = 200_000  # most characters extracted in one call (a longer text goes alone)
 _LINGER = 0.01  # seconds a round waits for more requests when the last one was a batch
-_BUILDING = "building the embedding cache"  # the phase that takes minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +142,7 @@ class ExtractorService:
     @property
     def building_embeddings(self) -> bool:
         """Loading is building the embedding cache (minutes on a first run)."""
-        return self.state == "loading" and self.phase.startswith(_BUILDING)
+        return self.state == "loading" and self.phase.startswith(BUILDING_PHASE)
 
     # -- loading ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -351,51 +350,28 @@ class ExtractorService:
 
 def load_from_settings(service: ExtractorService) -> SkillExtractor:
     """Build the extractor the settings describe, reporting each step to ``service``."""
-    from ..embedding import load_embedder
     from ..extraction import SkillExtractor
+    from ..extraction.assembly import assemble
     from ..taxonomy import load_taxonomy
 
     settings = service.settings
     service.set_phase("loading the ESCO taxonomy")
     taxonomy = load_taxonomy(settings.data_dir, cache_dir=settings.cache_dir)
-    service.set_taxonomy(taxonomy)
+    service.set_taxonomy(taxonomy)  # taxonomy endpoints answer while the model loads
     if settings.threads:
         import torch
 
         torch.set_num_threads(settings.threads)
-    service.set_phase(f"loading the model {settings.model or '(default)'}")
-    loaded = load_embedder(settings.model, device=settings.device)
-    service.set_phase(_cache_phase(loaded.embedder, taxonomy, settings.cache_dir))
-    extractor = SkillExtractor(
-        embedder=loaded.embedder,
+    parts = assemble(
+        model=settings.model,
+        device=settings.device,
+        backend=settings.backend,
         taxonomy=taxonomy,
         cache_dir=settings.cache_dir,
-        skills_threshold=settings.skills_threshold,
-        occupation_threshold=settings.occupation_threshold,
         show_progress=settings.show_progress,
+        on_phase=service.set_phase,
     )
-    extractor.fallback_used = loaded.fallback_used
-    extractor.fallback_reason = loaded.fallback_reason
-    return extractor
-
-
-def _cache_phase(embedder: object, taxonomy: Taxonomy, cache_dir: Path | None) -> str:
-    """Whether the embedding cache will be loaded or built (building takes minutes)."""
-    model = getattr(embedder, "model_id", "the model")
-    try:
-        from ..cache import EmbeddingCache
-        from ..extraction.views import build_views
-
-        cache = EmbeddingCache(Path(cache_dir) / "embeddings" if cache_dir else None)
-        key = cache.key_for(embedder, taxonomy, build_views(taxonomy))  # type: ignore[arg-type]
-        if (cache.path_for(key) / "manifest.json").is_file():
-            return f"loading the embedding cache of {model}"
-    except Exception:  # noqa: BLE001 - only a hint; the extractor decides
-        return f"loading or building the embedding cache of {model}"
-    return (
-        f"{_BUILDING} of {model} for ESCO {taxonomy.version} (first run "
-        "with this model and taxonomy: this takes minutes; progress in the server log)"
-    )
+    return SkillExtractor.from_assembly(parts, settings.skills_threshold, settings.occupation_threshold)
 
 
 def _version() -> str:

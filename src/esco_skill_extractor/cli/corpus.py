@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from ..documents import UploadError, read_document
 from ..errors import InputError
 
 __all__ = [
@@ -85,8 +86,6 @@ def is_batch_input(path: Path) -> bool:
 
 def read_document_file(path: Path) -> str:
     """The text of a .txt/.md (UTF-8, else cp1252), .pdf or .docx file."""
-    from ..api.documents import UploadError, read_document
-
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -167,9 +167,9 @@ def serve_command(
         # Workers are new processes: they rebuild the settings from the environment.
         os.environ.update(settings_environment(settings.model_dump(mode="json")))
         uvicorn.run(
-            "esco_skill_extractor.api.app:create_app", factory=True, workers=settings.workers, **options
+            "esco_skill_extractor.server:create_app", factory=True, workers=settings.workers, **options
         )
     else:
-        from ..api import create_app
+        from ..server import create_app
 
         uvicorn.run(create_app(settings), **options)

@@ -147,8 +147,8 @@ def search(
 
         found = make_extractor(app).search(
             text,
-            kind=kind,
-            limit=limit,  # type: ignore[arg-type]
+            kind=kind,  # type: ignore[arg-type]
+            limit=limit,
             language=language,
         )
         rows = [

@@ -1,6 +1,6 @@
 """The web page for people at ``/ui``: server-rendered Jinja2, one script, one stylesheet.
 
-Served by the API's app (:func:`esco_skill_extractor.api.create_app` includes
+Served on the same app as the API (:func:`esco_skill_extractor.server.create_app` includes
 :data:`routes.router` and mounts the static files); no build step and no Node.js. The page
 calls the HTTP API from the browser (``/extract-rich``, ``/extract-pdf-skills``,
 ``/health``).

@@ -20,13 +20,13 @@ from fastapi.templating import Jinja2Templates
 
 from ..__about__ import __version__
 from ..api.deps import ServiceDep, SettingsDep
+from ..api.negotiation import PAGE_PATH
 from ..api.routes.meta import health_status
 from ..api.service import ExtractorService
 from ..embedding.registry import DEFAULT_MODEL, model_spec
 from ..settings import Settings
 from ..taxonomy import COLLECTIONS
 from .examples import EXAMPLES
-from .negotiation import PAGE_PATH
 
 __all__ = ["LANGUAGES", "STATIC_DIR", "STATIC_PATH", "TEMPLATES_DIR", "install", "router"]
 
@@ -146,6 +146,6 @@ async def page(request: Request, service: ServiceDep, settings: SettingsDep) -> 
 
 
 def install(app: FastAPI) -> None:
-    """Add the page and its static files to ``app`` (called by ``create_app``)."""
+    """Add the page and its static files to ``app`` (called by ``server.create_app``)."""
     app.include_router(router)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="ui-static")

@@ -8,8 +8,8 @@ from typing import Annotated
 import anyio.to_thread
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 
+from ...documents import Document, UploadError, read_document
 from ..deps import ServiceDep, SettingsDep, check_texts, resolve_language
-from ..documents import Document, UploadError, read_document
 from ..schemas import (
     DocumentBasicResponse,
     DocumentMetadata,

@@ -11,9 +11,9 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from ...__about__ import __version__
 from ...embedding.registry import model_spec
 from ...taxonomy import COLLECTIONS
-from ...web.negotiation import PAGE_PATH, prefers_html
 from ..deps import ServiceDep
 from ..metrics import CONTENT_TYPE, Metrics
+from ..negotiation import PAGE_PATH, prefers_html
 from ..schemas import CategoriesResponse, ErrorResponse, HealthResponse, RootResponse, Thresholds
 from ..service import ExtractorService
 
