@@ -38,7 +38,7 @@ started = time.perf_counter()
 phase, model, device, batch_size, dtype = sys.argv[1:6]
 from esco_skill_extractor.cache import EmbeddingCache
 from esco_skill_extractor.embedding import load_embedder
-from esco_skill_extractor.extraction.views import build_views
+from esco_skill_extractor.cache.recipe import build_views
 from esco_skill_extractor.taxonomy import load_taxonomy
 marks = {"imports_s": time.perf_counter() - started}
 taxonomy = load_taxonomy()

@@ -139,8 +139,7 @@ if job["mode"] == "work":
         n_skills += len(result.skills)
         n_occupations += len(result.occupations)
     throughput_s = time.perf_counter() - t
-    if extractor._sentences is not None:
-        extractor._sentences.clear()
+    extractor.clear_segment_cache()
     finish(extractor, corpus, throughput_s, n_skills, n_occupations,
            lambda text: extractor.extract([text]))
 """

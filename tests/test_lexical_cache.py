@@ -6,10 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from esco_skill_extractor.cache.recipe import VIEW_BLOB, VIEW_LABEL, ViewTable
 from esco_skill_extractor.extraction import lexical
 from esco_skill_extractor.extraction.lexical import VerbatimMatcher, terms
+from esco_skill_extractor.extraction.lexical_cache import lexical_index
 from esco_skill_extractor.extraction.matching import ConceptIndex
-from esco_skill_extractor.extraction.views import VIEW_BLOB, VIEW_LABEL, ViewTable
 
 LABELS = [
     (0, "Java (computer programming)"),
@@ -40,7 +41,8 @@ def build(labels: list[tuple[int, str]], cache: Path | None) -> ConceptIndex:
         np.asarray(kinds, dtype=np.int8),
     )
     vectors = np.random.default_rng(0).normal(size=(len(texts), 8)).astype(np.float16)
-    return ConceptIndex(table, vectors, labels, lexical_cache=cache)
+    lexical = lexical_index(len(table.uris), labels, bare_variants=True, root=cache)
+    return ConceptIndex(table, vectors, labels, lexical=lexical)
 
 
 def signals(index: ConceptIndex) -> tuple[list[tuple[int, int, int, str]], np.ndarray]:

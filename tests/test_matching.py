@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from esco_skill_extractor.cache.recipe import VIEW_BLOB, VIEW_LABEL, ViewTable
 from esco_skill_extractor.extraction import matching
 from esco_skill_extractor.extraction.matching import ConceptIndex, MatchConfig
-from esco_skill_extractor.extraction.views import VIEW_BLOB, VIEW_LABEL, ViewTable
 
 
 def make_index(rng: np.random.Generator, views_per_concept: list[int]) -> ConceptIndex:

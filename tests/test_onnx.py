@@ -103,7 +103,7 @@ def test_export_is_cached_by_model_identity(
 @pytest.mark.slow
 def test_cache_keys_apart_from_torch(bundled_embedder, onnx_embedders, esco_mini: Path) -> None:  # type: ignore[no-untyped-def]
     from esco_skill_extractor.cache import EmbeddingCache
-    from esco_skill_extractor.extraction.views import build_views
+    from esco_skill_extractor.cache.recipe import build_views
 
     taxonomy = load_taxonomy(esco_mini, snapshot=False)
     tables = build_views(taxonomy)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["default_cache_dir"]
+__all__ = ["EMBEDDINGS_DIR", "LEXICAL_DIR", "TAXONOMY_DIR", "cache_subdir", "default_cache_dir"]
 
 
 def default_cache_dir() -> Path:
@@ -22,3 +22,14 @@ def default_cache_dir() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("esco-skill-extractor", appauthor=False))
+
+
+# Folders under the cache folder, one per kind of derived data.
+EMBEDDINGS_DIR = "embeddings"
+LEXICAL_DIR = "lexical"
+TAXONOMY_DIR = "taxonomy"
+
+
+def cache_subdir(name: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The folder ``name`` under ``cache_dir`` (default: :func:`default_cache_dir`)."""
+    return (Path(cache_dir).expanduser() if cache_dir else default_cache_dir()) / name

@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .embedding.base import Backend
+
 __all__ = ["Settings", "get_settings"]
 
 _Threshold = Annotated[float | None, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
@@ -37,6 +39,10 @@ class Settings(BaseSettings):
     )
     device: str | None = Field(
         default=None, description="cpu, cuda, cuda:N or mps. Default: cuda, then mps, then cpu."
+    )
+    backend: Backend = Field(
+        default="torch",
+        description="torch, or onnx / onnx-int8 for ONNX Runtime on the CPU (needs the onnx extra).",
     )
     data_dir: Path | None = Field(
         default=None, description="Folder of ESCO CSVs. Default: the built-in ESCO v1.2.0."

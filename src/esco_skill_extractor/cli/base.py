@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import EscoError
+from ..paths import EMBEDDINGS_DIR, cache_subdir
 from ..taxonomy import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
     from ..cache import EmbeddingCache
-    from ..embedding import LoadedModel
-    from ..embedding.loading import Backend
+    from ..embedding import Backend, LoadedModel
 
 __all__ = ["AppContext", "EscoGroup", "echo_json", "pass_app"]
 
@@ -71,7 +71,7 @@ class AppContext:
         """The embedding cache under ``--cache-dir`` (default: the user cache folder)."""
         from ..cache import EmbeddingCache
 
-        return EmbeddingCache(self.cache_dir / "embeddings" if self.cache_dir else None)
+        return EmbeddingCache(cache_subdir(EMBEDDINGS_DIR, self.cache_dir))
 
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -43,7 +43,7 @@ def _current(
     app: AppContext, dtype: Dtype, choice: ModelChoice | None = None
 ) -> tuple[ModelChoice, CacheKey | None, str]:
     """The model a run would use and its cache key, without loading the model."""
-    from ..extraction.views import build_views
+    from ..cache.recipe import build_views
 
     choice = choice or resolve_model(app.model)
     location = choice.location
@@ -200,7 +200,7 @@ def build_command(
     app: AppContext, model: str | None, device: str | None, batch_size: int, dtype: Dtype, progress: bool
 ) -> None:
     """Build the cache of the current configuration (or check that it is there)."""
-    from ..extraction.views import build_views
+    from ..cache.recipe import build_views
 
     if model is not None:
         app.model = model

@@ -16,8 +16,9 @@ from typing import Any
 
 import click
 
-from ..embedding.loading import BACKENDS, Backend
+from ..embedding import BACKENDS, Backend
 from ..extraction import SkillExtractor
+from ..extraction.assembly import assemble
 from ..types import Extraction
 from .base import AppContext, echo_json, pass_app
 from .corpus import (
@@ -46,19 +47,15 @@ def make_extractor(
     segment_cache_size: int = 10_000,
 ) -> SkillExtractor:
     """A :class:`SkillExtractor` for the CLI's options (model, device, data and cache folders)."""
-    loaded = app.loaded_model
-    extractor = SkillExtractor(
-        skills_threshold=skills_threshold,
-        occupation_threshold=occupation_threshold,
+    parts = assemble(
+        loaded=app.loaded_model,
         taxonomy=app.taxonomy,
-        embedder=loaded.embedder,
         cache_dir=app.cache_dir,
         show_progress=sys.stderr.isatty(),
-        segment_cache_size=segment_cache_size,
     )
-    extractor.fallback_used = loaded.fallback_used
-    extractor.fallback_reason = loaded.fallback_reason
-    return extractor
+    return SkillExtractor.from_assembly(
+        parts, skills_threshold, occupation_threshold, segment_cache_size=segment_cache_size
+    )
 
 
 def format_extraction(result: Extraction, taxonomy: Any = None) -> str:

@@ -17,7 +17,16 @@ from typing import Any
 import numpy as np
 from scipy import sparse  # type: ignore[import-untyped]
 
-__all__ = ["BM25", "STOPWORDS", "LabelHit", "VerbatimMatcher", "terms", "terms_with_offsets"]
+__all__ = [
+    "BM25",
+    "STOPWORDS",
+    "LabelHit",
+    "LexicalIndex",
+    "VerbatimMatcher",
+    "build_lexical",
+    "terms",
+    "terms_with_offsets",
+]
 
 _WORD = re.compile(r"[\w][\w+#]*(?:[.'’-]\w[\w+#]*)*", re.UNICODE)
 _PARENTHETICAL = re.compile(r"\s*\([^)]*\)\s*")
@@ -243,3 +252,31 @@ class BM25:
         rows = np.concatenate([matrix.indices[p] for p in parts])
         weights = np.concatenate([matrix.data[p] for p in parts])
         return np.bincount(rows, weights=weights, minlength=matrix.shape[0]).astype(np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class LexicalIndex:
+    """The lexical signals of one kind of concept: labels found verbatim, and BM25."""
+
+    verbatim: VerbatimMatcher
+    bm25: BM25
+
+
+def build_lexical(size: int, labels: Sequence[tuple[int, str]], *, bare_variants: bool) -> LexicalIndex:
+    """Both lexical indexes over ``labels`` (``(concept, label)`` pairs of ``size`` concepts).
+
+    Labels are tokenised once for both (a third of the build time).
+    """
+    tokenized: dict[str, list[str]] = {}
+
+    def tokenize(text: str) -> list[str]:
+        found = tokenized.get(text)
+        if found is None:
+            found = tokenized[text] = terms(text)
+        return found
+
+    verbatim = VerbatimMatcher(labels, bare_variants=bare_variants, tokenize=tokenize)
+    documents: list[list[str]] = [[] for _ in range(size)]
+    for owner, label in labels:
+        documents[owner].extend(tokenize(label))
+    return LexicalIndex(verbatim, BM25(documents))

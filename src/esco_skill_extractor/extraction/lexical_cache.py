@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from . import lexical
-from .lexical import BM25, VerbatimMatcher
+from .lexical import BM25, LexicalIndex, VerbatimMatcher, build_lexical
 
-__all__ = ["lexical_key", "load_lexical", "save_lexical"]
+__all__ = ["lexical_index", "lexical_key", "load_lexical", "save_lexical"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,23 @@ def lexical_key(labels: Sequence[tuple[int, str]], *, bare_variants: bool) -> st
     return digest.hexdigest()[:24]
 
 
-def load_lexical(folder: Path, labels: Sequence[tuple[int, str]]) -> tuple[VerbatimMatcher, BM25] | None:
+def lexical_index(
+    size: int, labels: Sequence[tuple[int, str]], *, bare_variants: bool, root: Path | None
+) -> LexicalIndex:
+    """The lexical indexes over ``labels``: loaded from ``root`` when saved there, else built
+    (and saved there); ``root=None`` always builds them in memory."""
+    if root is None:
+        return build_lexical(size, labels, bare_variants=bare_variants)
+    folder = root / lexical_key(labels, bare_variants=bare_variants)
+    saved = load_lexical(folder, labels)
+    if saved is not None:
+        return saved
+    built = build_lexical(size, labels, bare_variants=bare_variants)
+    save_lexical(folder, built)
+    return built
+
+
+def load_lexical(folder: Path, labels: Sequence[tuple[int, str]]) -> LexicalIndex | None:
     """The indexes saved in ``folder``; ``None`` when there are none or they are unusable."""
     if not (folder / "index.json").is_file():
         return None
@@ -47,22 +63,22 @@ def load_lexical(folder: Path, labels: Sequence[tuple[int, str]]) -> tuple[Verba
         saved = json.loads((folder / "index.json").read_text(encoding="utf-8"))
         with np.load(folder / "bm25.npz", allow_pickle=False) as arrays:
             bm25 = BM25.from_state(saved["vocabulary"], {k: arrays[k] for k in arrays.files})
-        return VerbatimMatcher.from_state(labels, saved["verbatim"]), bm25
+        return LexicalIndex(VerbatimMatcher.from_state(labels, saved["verbatim"]), bm25)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         logger.warning("ignoring the unreadable lexical index in %s (%s); rebuilding it", folder, exc)
         return None
 
 
-def save_lexical(folder: Path, verbatim: VerbatimMatcher, bm25: BM25) -> None:
+def save_lexical(folder: Path, index: LexicalIndex) -> None:
     """Save the indexes into ``folder`` atomically; a failure only costs the next start."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         try:
-            vocabulary, arrays = bm25.state()
+            vocabulary, arrays = index.bm25.state()
             np.savez(temporary / "bm25.npz", **arrays)  # type: ignore[arg-type]
             (temporary / "index.json").write_text(
-                json.dumps({"vocabulary": vocabulary, "verbatim": verbatim.state()}), encoding="utf-8"
+                json.dumps({"vocabulary": vocabulary, "verbatim": index.verbatim.state()}), encoding="utf-8"
             )
             temporary.rename(folder)
         except OSError:

@@ -25,16 +25,13 @@ The weights were chosen on the development split of the skill-linking benchmark 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .lexical import BM25, VerbatimMatcher, terms
-from .lexical_cache import lexical_key, load_lexical, save_lexical
-from .views import VIEW_BLOB, ViewTable
+from ..cache.recipe import VIEW_BLOB, ViewTable
+from .lexical import LexicalIndex, build_lexical, terms
 
 __all__ = ["ConceptIndex", "Hit", "Hits", "MatchConfig"]
 
@@ -153,15 +150,15 @@ class ConceptIndex:
     """Everything needed to score one kind of concept (skills or occupations).
 
     Args:
-        table: The concept views (see :mod:`.views`).
+        table: The concept views (see :mod:`esco_skill_extractor.cache.recipe`).
         vectors: One L2-normalised vector per view, rows aligned with ``table.texts``
             (float16 or float32, possibly memory-mapped).
         labels: ``(concept index, label)`` pairs for the lexical signals.
         bare_variants: Find labels verbatim without their parenthetical qualifier too (right
             for skills: "Java (computer programming)"; wrong for occupations, where
             "mentor (drugs and alcohol)" is not any mentor).
-        lexical_cache: A folder where the lexical indexes are saved once and loaded on
-            later starts (see :mod:`.lexical_cache`); ``None`` builds them every time.
+        lexical: The lexical indexes over ``labels``, when built already (the assembly loads
+            them from disk, see :mod:`.lexical_cache`); ``None`` builds them here.
     """
 
     def __init__(
@@ -171,7 +168,7 @@ class ConceptIndex:
         labels: Sequence[tuple[int, str]],
         *,
         bare_variants: bool = True,
-        lexical_cache: str | os.PathLike[str] | None = None,
+        lexical: LexicalIndex | None = None,
     ):
         if len(vectors) != len(table.texts):
             raise ValueError(f"{len(vectors)} vectors for {len(table.texts)} views")
@@ -193,29 +190,10 @@ class ConceptIndex:
         self._raw = vectors.view(np.ndarray)  # a memory map's rows without its overhead
         if self._raw.dtype not in (np.float16, np.float32):
             raise ValueError(f"vectors must be float16 or float32, not {self._raw.dtype}")
-        folder = None
-        if lexical_cache is not None:
-            folder = Path(lexical_cache) / lexical_key(labels, bare_variants=bare_variants)
-            saved = load_lexical(folder, labels)
-            if saved is not None:
-                self.verbatim, self.bm25 = saved
-                return
-        # Labels are tokenised once for both lexical indexes (a third of the start-up time).
-        tokenized: dict[str, list[str]] = {}
-
-        def tokenize(text: str) -> list[str]:
-            found = tokenized.get(text)
-            if found is None:
-                found = tokenized[text] = terms(text)
-            return found
-
-        self.verbatim = VerbatimMatcher(labels, bare_variants=bare_variants, tokenize=tokenize)
-        documents: list[list[str]] = [[] for _ in range(self.size)]
-        for owner, label in labels:
-            documents[owner].extend(tokenize(label))
-        self.bm25 = BM25(documents)
-        if folder is not None:
-            save_lexical(folder, self.verbatim, self.bm25)
+        if lexical is None:
+            lexical = build_lexical(self.size, labels, bare_variants=bare_variants)
+        self.verbatim = lexical.verbatim
+        self.bm25 = lexical.bm25
 
     # -- dense --------------------------------------------------------------------------------
     def coarse(self, queries: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import TaxonomyFormatError, TaxonomyNotFound
-from ..paths import default_cache_dir
+from ..paths import TAXONOMY_DIR, cache_subdir
 from .models import (
     IscoGroup,
     Occupation,
@@ -173,7 +173,7 @@ def load_taxonomy(
             (``... v1.2.0 ...``) when not given.
         snapshot: Reuse (and write) a binary snapshot of the parsed data under the cache
             folder; it is keyed by the files' names, sizes and modification times.
-        cache_dir: Folder for the snapshot; defaults to :func:`default_cache_dir`.
+        cache_dir: Folder for the snapshot; defaults to :func:`~esco_skill_extractor.paths.default_cache_dir`.
 
     Returns:
         The taxonomy, with a content hash over every file that was read.
@@ -190,8 +190,7 @@ def load_taxonomy(
     folder = resolve_data_dir(esco_dir)
     snapshot_dir = None
     if snapshot:
-        root = Path(cache_dir) if cache_dir else default_cache_dir()
-        snapshot_dir = root / "taxonomy" / snapshot_key(folder, language, version)
+        snapshot_dir = cache_subdir(TAXONOMY_DIR, cache_dir) / snapshot_key(folder, language, version)
         cached = load_snapshot(snapshot_dir)
         if cached is not None:
             logger.debug("taxonomy loaded from snapshot %s", snapshot_dir)

@@ -1,0 +1,155 @@
+"""The one place that assembles what an extractor needs, for the library, the CLI and the API.
+
+Taxonomy → model → the recipe's views → the embedding cache (loaded, or built once) →
+the lexical indexes (loaded, or built once) → one :class:`ConceptIndex` per concept kind.
+Every folder comes from :mod:`esco_skill_extractor.paths`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from ..cache.recipe import ViewTable, build_views
+from ..cache.store import CachedVectors, EmbeddingCache
+from ..embedding import Backend, Embedder, LoadedModel
+from ..paths import EMBEDDINGS_DIR, LEXICAL_DIR, cache_subdir
+from ..taxonomy import Occupation, Skill, Taxonomy, load_taxonomy
+from .lexical_cache import lexical_index
+from .matching import ConceptIndex
+
+__all__ = ["BUILDING_PHASE", "Assembly", "assemble"]
+
+logger = logging.getLogger(__name__)
+
+BUILDING_PHASE = "building the embedding cache"  # the phase that takes minutes
+
+Phase = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """Everything a :class:`~esco_skill_extractor.SkillExtractor` scores with.
+
+    Attributes:
+        embedder: The model.
+        taxonomy: The ESCO taxonomy.
+        tables: The views of each concept kind (``"skills"``, ``"occupations"``).
+        cache: The cached vectors of the views.
+        skills: The skills' index.
+        occupations: The occupations' index.
+        fallback_used: The default model was unavailable and the bundled one stands in.
+        fallback_reason: Why ("" when no fallback).
+    """
+
+    embedder: Embedder
+    taxonomy: Taxonomy
+    tables: Mapping[str, ViewTable]
+    cache: CachedVectors
+    skills: ConceptIndex
+    occupations: ConceptIndex
+    fallback_used: bool = False
+    fallback_reason: str = ""
+
+
+def _labels(concepts: Iterable[Skill | Occupation]) -> list[tuple[int, str]]:
+    return [(i, label) for i, c in enumerate(concepts) for label in c.all_labels if label]
+
+
+def _cache_phase(
+    cache: EmbeddingCache,
+    embedder: Embedder,
+    taxonomy: Taxonomy,
+    tables: Mapping[str, ViewTable],
+    dtype: Literal["float16", "float32"],
+) -> str:
+    """Whether the embedding cache will be loaded or built (building takes minutes)."""
+    model = embedder.model_id
+    try:
+        key = cache.key_for(embedder, taxonomy, tables, dtype=dtype)
+    except Exception:  # noqa: BLE001 - only a hint; load_or_build decides and reports
+        return f"loading or building the embedding cache of {model}"
+    if (cache.path_for(key) / "manifest.json").is_file():
+        return f"loading the embedding cache of {model}"
+    return (
+        f"{BUILDING_PHASE} of {model} for ESCO {taxonomy.version} (first run "
+        "with this model and taxonomy: this takes minutes; progress in the log)"
+    )
+
+
+def assemble(
+    *,
+    model: str | None = None,
+    device: str | None = None,
+    backend: Backend = "torch",
+    embedder: Embedder | None = None,
+    loaded: LoadedModel | None = None,
+    taxonomy: Taxonomy | None = None,
+    esco_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    dtype: Literal["float16", "float32"] = "float16",
+    show_progress: bool = True,
+    on_phase: Phase | None = None,
+) -> Assembly:
+    """Load (or build once) everything an extractor needs.
+
+    Args:
+        model: A model name or folder; ``None``: the default with fallback to the bundled
+            one. Ignored when ``embedder`` or ``loaded`` is given.
+        device: The model's device; ``None`` picks cuda, then mps, then cpu.
+        backend: ``"torch"``, ``"onnx"`` or ``"onnx-int8"``.
+        embedder: A ready embedder.
+        loaded: A model loaded by :func:`~esco_skill_extractor.embedding.load_embedder`
+            (keeps its fallback information).
+        taxonomy: A loaded taxonomy; default: ``esco_dir`` or the built-in ESCO.
+        esco_dir: A folder of ESCO CSVs, when ``taxonomy`` is not given.
+        cache_dir: The cache folder; default: the user cache folder.
+        dtype: Precision of cached concept vectors.
+        show_progress: Progress bar while building the embedding cache.
+        on_phase: Called with a readable phase ("loading the model ...") at each step.
+
+    Returns:
+        The parts, ready to score.
+    """
+    report: Phase = on_phase or (lambda phase: None)
+    if embedder is None:
+        if loaded is None:
+            from ..embedding import load_embedder
+
+            report(f"loading the model {model or '(default)'}")
+            loaded = load_embedder(model, device=device, backend=backend, cache_dir=cache_dir)
+        embedder = loaded.embedder
+    if taxonomy is None:
+        report("loading the ESCO taxonomy")
+        taxonomy = load_taxonomy(esco_dir, cache_dir=cache_dir)
+    tables = build_views(taxonomy)
+    store = EmbeddingCache(cache_subdir(EMBEDDINGS_DIR, cache_dir))
+    report(_cache_phase(store, embedder, taxonomy, tables, dtype))
+    vectors = store.load_or_build(embedder, taxonomy, tables, dtype=dtype, show_progress=show_progress)
+    report("loading the lexical indexes")
+    lexical_root = cache_subdir(LEXICAL_DIR, cache_dir)
+    indexes = {}
+    for name, concepts, bare_variants in (
+        ("skills", taxonomy.skills.values(), True),
+        ("occupations", taxonomy.occupations.values(), False),
+    ):
+        labels = _labels(concepts)
+        lexical = lexical_index(
+            len(tables[name].uris), labels, bare_variants=bare_variants, root=lexical_root
+        )
+        indexes[name] = ConceptIndex(
+            tables[name], vectors.vectors[name], labels, bare_variants=bare_variants, lexical=lexical
+        )
+    return Assembly(
+        embedder=embedder,
+        taxonomy=taxonomy,
+        tables=tables,
+        cache=vectors,
+        skills=indexes["skills"],
+        occupations=indexes["occupations"],
+        fallback_used=loaded.fallback_used if loaded is not None else False,
+        fallback_reason=loaded.fallback_reason if loaded is not None else "",
+    )

@@ -1,0 +1,143 @@
+"""A text's occupations: what the text names, combined with what the skills found imply.
+
+An occupation named in the text scores its text score; one whose essential skills were
+found scores how strongly they support it (ESCO's essential/optional relations); both
+together combine as independent evidence. Pure: hits and skill matches in, typed matches
+out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..taxonomy import Occupation, Taxonomy
+from ..types import OccupationMatch, SkillMatch
+from .evidence import collect, evidence_spans
+from .scoring import ScoredSentence
+
+__all__ = ["OccupationInference", "skills_support"]
+
+_INFER_MIN_ESSENTIAL = 2  # essential skills an occupation needs before it is inferred
+
+
+def skills_support(
+    profile: tuple[int, int], essential: list[str], optional: list[str], scores: dict[str, float]
+) -> float:
+    """How strongly the skills found point at an occupation, in [0, 1].
+
+    The mean score of its skills found, times how much of its profile they cover: finding
+    six essential skills (optional ones count half) is full support; a small share of the
+    whole profile adds a little, so that ties break towards better-covered occupations.
+    """
+    total = profile[0] + 0.5 * profile[1]
+    found = len(essential) + 0.5 * len(optional)
+    if not found or not total:
+        return 0.0
+    mean = sum(scores[u] for u in essential + optional) / (len(essential) + len(optional))
+    strength = 0.8 * min(1.0, found / min(6.0, total)) + 0.2 * found / total
+    return round(mean * strength, 6)
+
+
+class OccupationInference:
+    """Turns a text's occupation hits and skills into :class:`OccupationMatch` objects.
+
+    Args:
+        taxonomy: The taxonomy (for the occupation-skill relations).
+        occupations: The occupations, in the order of the hits' concept indexes.
+    """
+
+    def __init__(self, taxonomy: Taxonomy, occupations: Sequence[Occupation]) -> None:
+        self.taxonomy = taxonomy
+        self.occupations = occupations
+        self._index = {o.uri: i for i, o in enumerate(occupations)}
+        self._profile_sizes: dict[str, tuple[int, int]] = {}
+
+    def profile_size(self, occupation_uri: str) -> tuple[int, int]:
+        """How many essential and optional skills ESCO lists for an occupation."""
+        size = self._profile_sizes.get(occupation_uri)
+        if size is None:
+            size = self._profile_sizes[occupation_uri] = (
+                len(self.taxonomy.essential_skills(occupation_uri)),
+                len(self.taxonomy.optional_skills(occupation_uri)),
+            )
+        return size
+
+    def _inferred(
+        self, skill_scores: dict[str, float], named: set[int]
+    ) -> dict[int, tuple[float, list[str], list[str]]]:
+        """Occupations supported by the skills found: ``index -> (support, essential, optional)``."""
+        # From the skills found to their occupations: only the relations that matter.
+        linked: dict[str, tuple[list[str], list[str]]] = {}
+        for uri in sorted(skill_scores, key=lambda u: (-skill_scores[u], u)):
+            for occupation_uri, relation in self.taxonomy.occupations_of(uri).items():
+                essential, optional = linked.setdefault(occupation_uri, ([], []))
+                (essential if relation == "essential" else optional).append(uri)
+        inferred = {}
+        for occupation_uri, (essential, optional) in linked.items():
+            index = self._index.get(occupation_uri)
+            if index is None or (len(essential) < _INFER_MIN_ESSENTIAL and index not in named):
+                continue
+            support = skills_support(self.profile_size(occupation_uri), essential, optional, skill_scores)
+            inferred[index] = (support, essential, optional)
+        return inferred
+
+    def matches(
+        self,
+        text: str,
+        sentences: Sequence[ScoredSentence],
+        skills: Sequence[SkillMatch],
+        *,
+        threshold: float,
+        language: str,
+        infer: bool,
+    ) -> list[OccupationMatch]:
+        """The occupations of one text scoring at least ``threshold``, best first.
+
+        Args:
+            text: The text the sentences' offsets refer to.
+            sentences: Its scored sentences.
+            skills: The skills found in it.
+            threshold: The minimum score.
+            language: Label language.
+            infer: Also infer occupations from the skills.
+        """
+        named = collect(sentences, "occupation", threshold * 0.5 if infer else threshold)
+        skill_scores = {m.uri: m.score for m in skills}
+        inferred = self._inferred(skill_scores, set(named)) if infer and skill_scores else {}
+        matches = []
+        for index in set(named) | set(inferred):
+            occupation = self.occupations[index]
+            text_score, spans, _ = named.get(index, (0.0, [], -1))
+            support, essential, optional = inferred.get(index, (0.0, [], []))
+            if text_score and support:
+                score = 1 - (1 - text_score) * (1 - support)  # independent evidence, combined
+            else:
+                score = max(text_score, support)
+            if score < threshold:
+                continue
+            source = (
+                "text+skills"
+                if text_score >= threshold * 0.5 and support
+                else "text"
+                if text_score
+                else "skills"
+            )
+            n_essential, n_optional = self.profile_size(occupation.uri)
+            matches.append(
+                OccupationMatch(
+                    uri=occupation.uri,
+                    label=occupation.label(language),
+                    score=round(score, 4),
+                    isco_code=occupation.isco_code,
+                    source=source,  # type: ignore[arg-type]
+                    evidence=evidence_spans(text, spans),
+                    text_score=round(text_score, 4),
+                    skills_score=round(support, 4),
+                    essential_skills_found=tuple(essential),  # best first
+                    optional_skills_found=tuple(optional),
+                    essential_skills_total=n_essential,
+                    optional_skills_total=n_optional,
+                )
+            )
+        matches.sort(key=lambda m: (-m.score, m.uri))
+        return matches
