@@ -114,7 +114,12 @@ def assemble(
     Returns:
         The parts, ready to score.
     """
-    report: Phase = on_phase or (lambda phase: None)
+
+    def report(phase: str) -> None:
+        logger.info("%s", phase)
+        if on_phase is not None:
+            on_phase(phase)
+
     if embedder is None:
         if loaded is None:
             from ..embedding import load_embedder
