@@ -21,7 +21,7 @@ JOB_AD = (
 @pytest.fixture(scope="module")
 def extractor(tmp_path_factory: pytest.TempPathFactory) -> SkillExtractor:
     root = tmp_path_factory.mktemp("extract")
-    taxonomy = load_taxonomy(Path(__file__).parent / "data" / "esco_mini", snapshot=False)
+    taxonomy = load_taxonomy(Path(__file__).parents[1] / "data" / "esco_mini", snapshot=False)
     return SkillExtractor(
         embedder=FakeEmbedder(dim=64),
         taxonomy=taxonomy,
@@ -77,7 +77,7 @@ def test_deterministic(extractor: SkillExtractor) -> None:
 
 def test_repeated_sentences_are_scored_once(tmp_path: Path) -> None:
     embedder = FakeEmbedder(dim=32)
-    taxonomy = load_taxonomy(Path(__file__).parent / "data" / "esco_mini", snapshot=False)
+    taxonomy = load_taxonomy(Path(__file__).parents[1] / "data" / "esco_mini", snapshot=False)
     extractor = SkillExtractor(embedder=embedder, taxonomy=taxonomy, cache_dir=tmp_path, show_progress=False)
     extractor.extract([JOB_AD])
     before = embedder.texts_embedded

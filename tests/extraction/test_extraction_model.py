@@ -18,7 +18,7 @@ JAVA = "http://data.europa.eu/esco/skill/19a8293b-8e95-4de3-983f-77484079c389"
 
 @pytest.fixture(scope="module")
 def extractor(bundled_embedder, tmp_path_factory: pytest.TempPathFactory) -> SkillExtractor:  # type: ignore[no-untyped-def]
-    taxonomy = load_taxonomy(Path(__file__).parent / "data" / "esco_mini", snapshot=False)
+    taxonomy = load_taxonomy(Path(__file__).parents[1] / "data" / "esco_mini", snapshot=False)
     return SkillExtractor(
         embedder=bundled_embedder,
         taxonomy=taxonomy,

@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 from esco_skill_extractor.cli import cli
 
-MINI = Path(__file__).parent / "data" / "esco_mini"
+MINI = Path(__file__).parents[1] / "data" / "esco_mini"
 
 
 def run(*args: str, model: str | None = "fake", input: str | None = None) -> Result:
