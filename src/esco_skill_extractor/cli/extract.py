@@ -133,7 +133,13 @@ def _read_inputs(text: str | None, inputs: tuple[Path, ...]) -> list[tuple[str, 
     help="Minimum occupation score (default: the model's).",
 )
 @click.option("--max-results", type=click.IntRange(1), help="At most this many of each.")
-@click.option("--lang", "language", default="en", show_default=True, help="Label language.")
+@click.option(
+    "--lang",
+    "--language",
+    "language",
+    default=None,
+    help="The texts' language (its labels are matched and returned); default: detected per text.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (single texts and files).")
 @click.option(
     "-o",
@@ -198,7 +204,7 @@ def extract_command(
     skills_threshold: float | None,
     occupation_threshold: float | None,
     max_results: int | None,
-    language: str,
+    language: str | None,
     as_json: bool,
     output: Path | None,
     fmt: OutputFormat | None,

@@ -18,10 +18,11 @@ from ..cache.store import CachedVectors, EmbeddingCache
 from ..embedding import Backend, Embedder, LoadedModel
 from ..paths import EMBEDDINGS_DIR, LEXICAL_DIR, cache_subdir
 from ..taxonomy import Occupation, Skill, Taxonomy, load_taxonomy
+from .lexical import PRIMARY_LANGUAGE
 from .lexical_cache import lexical_index
 from .matching import ConceptIndex
 
-__all__ = ["BUILDING_PHASE", "Assembly", "assemble"]
+__all__ = ["BUILDING_PHASE", "Assembly", "assemble", "label_languages"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +56,22 @@ class Assembly:
     fallback_reason: str = ""
 
 
-def _labels(concepts: Iterable[Skill | Occupation]) -> list[tuple[int, str]]:
-    return [(i, label) for i, c in enumerate(concepts) for label in c.all_labels if label]
+def _labels(concepts: Iterable[Skill | Occupation], language: str | None = None) -> list[tuple[int, str]]:
+    """``(concept index, label)`` of every label: the primary ones, or those in ``language``."""
+    if language is None:
+        return [(i, label) for i, c in enumerate(concepts) for label in c.all_labels if label]
+    out = []
+    for i, concept in enumerate(concepts):
+        translation = concept.translations.get(language)
+        if translation is not None:
+            out += [(i, label) for label in (translation.preferred_label, *translation.alt_labels) if label]
+    return out
+
+
+def label_languages(taxonomy: Taxonomy) -> tuple[str, ...]:
+    """The languages whose labels are matched: the primary one first, then every language
+    the taxonomy has labels in."""
+    return (PRIMARY_LANGUAGE, *sorted(set(taxonomy.languages) - {PRIMARY_LANGUAGE, taxonomy.language}))
 
 
 def _cache_phase(

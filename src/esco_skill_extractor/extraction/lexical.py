@@ -2,7 +2,10 @@
 
 Both work on "terms": words casefolded, accents stripped, and lightly stemmed (plural
 endings), so "databases" finds "database" and "Java (computer programming)" is found by
-"java" (a parenthetical qualifier is optional).
+"java" (a parenthetical qualifier is optional). Other languages than English are first
+lemmatised with simplemma ("Datenbanken" -> "Datenbank", "gestiona" -> "gestionar"), and
+gender pairs are read as either form: a label "Koch/Köchin" is found as "Koch" or
+"Köchin", and a text's "Camarero/a" or "Koch/Köchin" reads as its first form.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from scipy import sparse  # type: ignore[import-untyped]
 
 __all__ = [
     "BM25",
+    "PRIMARY_LANGUAGE",
     "STOPWORDS",
     "LabelHit",
     "LexicalIndex",
@@ -31,6 +35,10 @@ __all__ = [
 _WORD = re.compile(r"[\w][\w+#]*(?:[.'’-]\w[\w+#]*)*", re.UNICODE)
 _PARENTHETICAL = re.compile(r"\s*\([^)]*\)\s*")
 _MAX_NGRAM = 8
+_GENDER_PAIR = re.compile(r"(\w+)/(\w+)")
+
+#: The language whose terms are only folded and stemmed (no lemmatiser): ESCO's own.
+PRIMARY_LANGUAGE = "en"
 _SEPARATOR = "\x1f"  # between the terms of a key in a saved index; never inside a term
 
 #: Function words (stemmed like terms) that never start or end a word window: a window
@@ -62,25 +70,62 @@ def _stem(word: str) -> str:
     return word
 
 
+def _lemma(word: str, language: str) -> str:
+    import simplemma
+
+    try:
+        return str(simplemma.lemmatize(word, lang=language))
+    except ValueError:  # a language simplemma has no dictionary for: words stay as they are
+        return word
+
+
 @functools.lru_cache(maxsize=1 << 18)
-def _term(word: str) -> str:
+def _term(word: str, language: str = PRIMARY_LANGUAGE) -> str:
+    if language != PRIMARY_LANGUAGE:
+        word = _lemma(word, language)
     return _stem(_fold(word))
 
 
-def terms_with_offsets(text: str) -> list[tuple[str, int, int]]:
+def _second_form(text: str, previous: tuple[str, int, int] | None, start: int) -> bool:
+    """``text[start:]`` is the second form of a gender pair: "Camarero/a", "Koch/Köchin",
+    "cuisinier/ère" (right after a slash, short or sharing the first form's stem)."""
+    if previous is None or previous[2] != start - 1 or text[start - 1] != "/":
+        return False
+    word = _WORD.match(text, start)
+    second = _fold(word.group()) if word else ""
+    first = _fold(text[previous[1] : previous[2]])
+    return len(second) <= 4 or second[:3] == first[:3]
+
+
+def terms_with_offsets(text: str, language: str = PRIMARY_LANGUAGE) -> list[tuple[str, int, int]]:
     """``(term, start, end)`` of each word of ``text``; offsets index ``text``."""
-    return [(_term(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
+    if language == PRIMARY_LANGUAGE:
+        return [(_term(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
+    out: list[tuple[str, int, int]] = []
+    for m in _WORD.finditer(text):
+        if not _second_form(text, out[-1] if out else None, m.start()):
+            out.append((_term(m.group(), language), m.start(), m.end()))
+    return out
 
 
-def terms(text: str) -> list[str]:
+def terms(text: str, language: str = PRIMARY_LANGUAGE) -> list[str]:
     """The terms of ``text``."""
-    return [_term(word) for word in _WORD.findall(text)]
+    if language == PRIMARY_LANGUAGE:
+        return [_term(word) for word in _WORD.findall(text)]
+    return [term for term, _, _ in terms_with_offsets(text, language)]
 
 
-def label_variants(label: str) -> list[str]:
-    """A label and, if it has a parenthetical qualifier, the label without it."""
-    bare = _PARENTHETICAL.sub(" ", label).strip()
-    return [label, bare] if bare and bare != label else [label]
+def label_variants(label: str, *, bare: bool = True, language: str = PRIMARY_LANGUAGE) -> list[str]:
+    """A label; without its parenthetical qualifier (``bare``); and, outside the primary
+    language, each form of its gender pairs ("Koch/Köchin": "Koch", "Köchin")."""
+    variants = [label]
+    if language != PRIMARY_LANGUAGE:
+        for pair in _GENDER_PAIR.finditer(label):
+            for form in pair.groups():
+                variants.append(label[: pair.start()] + form + label[pair.end() :])
+    if bare:
+        variants += [_PARENTHETICAL.sub(" ", v).strip() for v in variants]
+    return [v for v in dict.fromkeys(variants) if v]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,17 +148,20 @@ class VerbatimMatcher:
         *,
         bare_variants: bool = True,
         tokenize: Callable[[str], Sequence[str]] = terms,
+        language: str = PRIMARY_LANGUAGE,
     ) -> None:
         """Args:
         labels: ``(concept index, label)`` pairs.
         bare_variants: Also match a label without its parenthetical qualifier
             ("Java (computer programming)" found as "Java").
         tokenize: :func:`terms`, or a memo of it shared with other indexes.
+        language: The labels' language (how texts are read and gender pairs split).
         """
+        self.language = language
         # terms -> positions in ``labels`` of its concepts' first labels with these terms.
         entries: dict[tuple[str, ...], list[int]] = {}
         for position, (owner, label) in enumerate(labels):
-            for variant in label_variants(label) if bare_variants else [label]:
+            for variant in label_variants(label, bare=bare_variants, language=language):
                 key = tuple(tokenize(variant))
                 if key and len(key) <= _MAX_NGRAM:
                     known = entries.setdefault(key, [])
@@ -140,7 +188,9 @@ class VerbatimMatcher:
         return {"keys": keys, "bounds": bounds, "positions": positions}
 
     @classmethod
-    def from_state(cls, labels: Sequence[tuple[int, str]], state: dict[str, list[Any]]) -> VerbatimMatcher:
+    def from_state(
+        cls, labels: Sequence[tuple[int, str]], state: dict[str, list[Any]], language: str = PRIMARY_LANGUAGE
+    ) -> VerbatimMatcher:
         """The matcher whose :meth:`state` this is, over the same ``labels``.
 
         Raises:
@@ -152,6 +202,7 @@ class VerbatimMatcher:
         ):
             raise ValueError("the verbatim index does not fit the labels")
         matcher = cls.__new__(cls)
+        matcher.language = language
         matcher._setup(
             labels,
             {
@@ -163,7 +214,7 @@ class VerbatimMatcher:
 
     def find(self, text: str) -> list[LabelHit]:
         """Every label occurrence in ``text``, with the character span it covers."""
-        words = terms_with_offsets(text)
+        words = terms_with_offsets(text, self.language)
         keys = [w for w, _, _ in words]
         hits: list[LabelHit] = []
         for i in range(len(words)):
@@ -256,14 +307,23 @@ class BM25:
 
 @dataclass(frozen=True, slots=True)
 class LexicalIndex:
-    """The lexical signals of one kind of concept: labels found verbatim, and BM25."""
+    """The lexical signals of one kind of concept in one language: labels found verbatim,
+    and BM25 over the labels."""
 
     verbatim: VerbatimMatcher
     bm25: BM25
+    language: str = PRIMARY_LANGUAGE
+
+    def bm25_scores(self, text: str) -> np.ndarray:
+        """BM25 of every concept for ``text``, read in this index's language."""
+        return self.bm25.scores(terms(text, self.language))
 
 
-def build_lexical(size: int, labels: Sequence[tuple[int, str]], *, bare_variants: bool) -> LexicalIndex:
-    """Both lexical indexes over ``labels`` (``(concept, label)`` pairs of ``size`` concepts).
+def build_lexical(
+    size: int, labels: Sequence[tuple[int, str]], *, bare_variants: bool, language: str = PRIMARY_LANGUAGE
+) -> LexicalIndex:
+    """Both lexical indexes over ``labels`` (``(concept, label)`` pairs of ``size`` concepts,
+    in ``language``).
 
     Labels are tokenised once for both (a third of the build time).
     """
@@ -272,11 +332,11 @@ def build_lexical(size: int, labels: Sequence[tuple[int, str]], *, bare_variants
     def tokenize(text: str) -> list[str]:
         found = tokenized.get(text)
         if found is None:
-            found = tokenized[text] = terms(text)
+            found = tokenized[text] = terms(text, language)
         return found
 
-    verbatim = VerbatimMatcher(labels, bare_variants=bare_variants, tokenize=tokenize)
+    verbatim = VerbatimMatcher(labels, bare_variants=bare_variants, tokenize=tokenize, language=language)
     documents: list[list[str]] = [[] for _ in range(size)]
     for owner, label in labels:
         documents[owner].extend(tokenize(label))
-    return LexicalIndex(verbatim, BM25(documents))
+    return LexicalIndex(verbatim, BM25(documents), language)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import lexical
-from .lexical import BM25, LexicalIndex, VerbatimMatcher, build_lexical
+from .lexical import BM25, PRIMARY_LANGUAGE, LexicalIndex, VerbatimMatcher, build_lexical
 
 __all__ = ["lexical_index", "lexical_key", "load_lexical", "save_lexical"]
 
@@ -30,9 +30,11 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 
 
-def lexical_key(labels: Sequence[tuple[int, str]], *, bare_variants: bool) -> str:
+def lexical_key(
+    labels: Sequence[tuple[int, str]], *, bare_variants: bool, language: str = PRIMARY_LANGUAGE
+) -> str:
     """A digest of everything the indexes are built from."""
-    digest = hashlib.sha256(f"{FORMAT_VERSION}\0{bare_variants}\0".encode())
+    digest = hashlib.sha256(f"{FORMAT_VERSION}\0{bare_variants}\0{language}\0".encode())
     digest.update(Path(lexical.__file__).read_bytes())
     for owner, label in labels:
         digest.update(f"{owner}\0{label}\n".encode())
@@ -40,22 +42,29 @@ def lexical_key(labels: Sequence[tuple[int, str]], *, bare_variants: bool) -> st
 
 
 def lexical_index(
-    size: int, labels: Sequence[tuple[int, str]], *, bare_variants: bool, root: Path | None
+    size: int,
+    labels: Sequence[tuple[int, str]],
+    *,
+    bare_variants: bool,
+    root: Path | None,
+    language: str = PRIMARY_LANGUAGE,
 ) -> LexicalIndex:
-    """The lexical indexes over ``labels``: loaded from ``root`` when saved there, else built
-    (and saved there); ``root=None`` always builds them in memory."""
+    """The lexical indexes over ``labels`` (in ``language``): loaded from ``root`` when saved
+    there, else built (and saved there); ``root=None`` always builds them in memory."""
     if root is None:
-        return build_lexical(size, labels, bare_variants=bare_variants)
-    folder = root / lexical_key(labels, bare_variants=bare_variants)
-    saved = load_lexical(folder, labels)
+        return build_lexical(size, labels, bare_variants=bare_variants, language=language)
+    folder = root / lexical_key(labels, bare_variants=bare_variants, language=language)
+    saved = load_lexical(folder, labels, language)
     if saved is not None:
         return saved
-    built = build_lexical(size, labels, bare_variants=bare_variants)
+    built = build_lexical(size, labels, bare_variants=bare_variants, language=language)
     save_lexical(folder, built)
     return built
 
 
-def load_lexical(folder: Path, labels: Sequence[tuple[int, str]]) -> LexicalIndex | None:
+def load_lexical(
+    folder: Path, labels: Sequence[tuple[int, str]], language: str = PRIMARY_LANGUAGE
+) -> LexicalIndex | None:
     """The indexes saved in ``folder``; ``None`` when there are none or they are unusable."""
     if not (folder / "index.json").is_file():
         return None
@@ -63,7 +72,7 @@ def load_lexical(folder: Path, labels: Sequence[tuple[int, str]]) -> LexicalInde
         saved = json.loads((folder / "index.json").read_text(encoding="utf-8"))
         with np.load(folder / "bm25.npz", allow_pickle=False) as arrays:
             bm25 = BM25.from_state(saved["vocabulary"], {k: arrays[k] for k in arrays.files})
-        return LexicalIndex(VerbatimMatcher.from_state(labels, saved["verbatim"]), bm25)
+        return LexicalIndex(VerbatimMatcher.from_state(labels, saved["verbatim"], language), bm25, language)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         logger.warning("ignoring the unreadable lexical index in %s (%s); rebuilding it", folder, exc)
         return None

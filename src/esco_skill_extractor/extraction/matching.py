@@ -25,13 +25,13 @@ The weights were chosen on the development split of the skill-linking benchmark 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..cache.recipe import VIEW_BLOB, ViewTable
-from .lexical import LexicalIndex, build_lexical, terms
+from .lexical import PRIMARY_LANGUAGE, LexicalIndex, build_lexical
 
 __all__ = ["ConceptIndex", "Hit", "Hits", "MatchConfig"]
 
@@ -158,7 +158,8 @@ class ConceptIndex:
             for skills: "Java (computer programming)"; wrong for occupations, where
             "mentor (drugs and alcohol)" is not any mentor).
         lexical: The lexical indexes over ``labels``, when built already (the assembly loads
-            them from disk, see :mod:`.lexical_cache`); ``None`` builds them here.
+            them from disk, see :mod:`.lexical_cache`), or one per label language (the
+            primary language's over ``labels``); ``None`` builds the primary one here.
     """
 
     def __init__(
@@ -168,7 +169,7 @@ class ConceptIndex:
         labels: Sequence[tuple[int, str]],
         *,
         bare_variants: bool = True,
-        lexical: LexicalIndex | None = None,
+        lexical: LexicalIndex | Mapping[str, LexicalIndex] | None = None,
     ):
         if len(vectors) != len(table.texts):
             raise ValueError(f"{len(vectors)} vectors for {len(table.texts)} views")
@@ -192,8 +193,13 @@ class ConceptIndex:
             raise ValueError(f"vectors must be float16 or float32, not {self._raw.dtype}")
         if lexical is None:
             lexical = build_lexical(self.size, labels, bare_variants=bare_variants)
-        self.verbatim = lexical.verbatim
-        self.bm25 = lexical.bm25
+        if isinstance(lexical, LexicalIndex):
+            lexical = {lexical.language: lexical}
+        if PRIMARY_LANGUAGE not in lexical:
+            raise ValueError(f"the lexical indexes need the primary language ({PRIMARY_LANGUAGE})")
+        self.lexicons: Mapping[str, LexicalIndex] = dict(lexical)
+        self.verbatim = self.lexicons[PRIMARY_LANGUAGE].verbatim
+        self.bm25 = self.lexicons[PRIMARY_LANGUAGE].bm25
 
     # -- dense --------------------------------------------------------------------------------
     def coarse(self, queries: np.ndarray) -> np.ndarray:
@@ -269,15 +275,16 @@ class ConceptIndex:
         out[pairs] = found.views[positions[first_hit]]
         return out
 
-    def _label_view(self, concept: int, label: str) -> int | None:
+    def _label_view(self, concept: int, label: str) -> int:
         """The view of one of a concept's labels. A label found verbatim is a window whose
         isolated vector is that view: its dense score needs only the view's cosine to the
-        concept's blob."""
+        concept's blob. A label in another language without a view of its own stands for
+        the concept's preferred label (the first view)."""
         texts = self.table.texts
         for view in range(int(self._starts[concept]), int(self._ends[concept]) - 1):
             if texts[view] == label:
                 return view
-        return None
+        return int(self._starts[concept])
 
     def _float32(self, views: np.ndarray) -> np.ndarray:
         """The rows ``views`` of the vectors in float32."""
@@ -314,6 +321,7 @@ class ConceptIndex:
         window_spans: Sequence[tuple[int, int]],
         config: MatchConfig,
         keep: int,
+        language: str = PRIMARY_LANGUAGE,
     ) -> Hits:
         """Score the concepts for one sentence and return the best ``keep``, best first.
 
@@ -326,22 +334,30 @@ class ConceptIndex:
             window_spans: Spans of ``windows`` inside the sentence.
             config: Fusion weights.
             keep: How many concepts to return.
+            language: The sentence's language: BM25 reads the labels of that language (the
+                primary language's where there are none); labels are found verbatim in
+                that language and in the primary one (technical terms travel).
         """
+        primary = self.lexicons[PRIMARY_LANGUAGE]
+        own = self.lexicons.get(language, primary)
         lexical = np.zeros(self.size, dtype=np.float32)
         if config.bm25_weight:
-            bm25 = self.bm25.scores(terms(sentence))
+            bm25 = own.bm25_scores(sentence)
             bm25_max = float(bm25.max())
             if bm25_max > 0:
                 lexical += config.bm25_weight * (bm25 / bm25_max)
         verbatim: dict[int, tuple[int, int]] = {}
         exact: dict[int, tuple[float, int]] = {}  # concept -> (dense of the label, its view)
         weight = config.label_weight + config.blob_weight
-        for hit in self.verbatim.find(sentence):
+        found_verbatim = primary.verbatim.find(sentence)
+        if own is not primary:
+            found_verbatim += own.verbatim.find(sentence)
+        for hit in found_verbatim:
             current = verbatim.get(hit.owner)
             if current is None or hit.end - hit.start > current[1] - current[0]:
                 verbatim[hit.owner] = (hit.start, hit.end)
             view = self._label_view(hit.owner, hit.label)
-            if view is not None and config.verbatim_as_window:
+            if config.verbatim_as_window:
                 blob_sim = float(self._blob_vectors[hit.owner] @ self._float32(np.asarray([view]))[0])
                 value = (config.label_weight + config.blob_weight * blob_sim) / weight
                 value = config.verbatim_as_window * value

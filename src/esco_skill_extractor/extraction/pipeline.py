@@ -20,8 +20,10 @@ from ..errors import InputError
 from ..taxonomy import Taxonomy
 from ..taxonomy.index import LabelIndex
 from ..types import Extraction
-from .assembly import Assembly, assemble
+from .assembly import Assembly, assemble, label_languages
 from .evidence import skill_matches
+from .language import LanguageDetector
+from .lexical import PRIMARY_LANGUAGE
 from .matching import MatchConfig
 from .occupations import OccupationInference
 from .scoring import KEEP, SentenceScorer
@@ -159,6 +161,8 @@ class SkillExtractor:
         self._occupations = OccupationInference(self.taxonomy, list(self.taxonomy.occupations.values()))
         self._lock = threading.Lock()
         self._label_indexes: dict[str, LabelIndex] = {}
+        self.languages = label_languages(self.taxonomy)  # whose labels are matched
+        self._detector = LanguageDetector(self.languages, PRIMARY_LANGUAGE)
         logger.info(
             "ready: %s on %s, ESCO %s (%d skills, %d occupations), cache %s",
             self.embedder.model_id,
@@ -199,7 +203,7 @@ class SkillExtractor:
         skills_threshold: float | None = None,
         occupations_threshold: float | None = None,
         max_results: int | None = None,
-        language: str = "en",
+        language: str | None = None,
         infer_occupations: bool = True,
     ) -> list[Extraction]:
         """Skills and occupations of each text, with scores and evidence spans.
@@ -209,7 +213,10 @@ class SkillExtractor:
             skills_threshold: Overrides the extractor's skills threshold for this call.
             occupations_threshold: Overrides the occupations threshold for this call.
             max_results: At most this many skills and this many occupations per text.
-            language: Label language ("en", "de", "fr", "es"); English where ESCO has none.
+            language: The texts' language ("en", "de", "fr", "es", ...): which labels are
+                matched besides the primary (English) ones, and the language of the labels
+                returned (English where ESCO has none). ``None``: detected per text
+                (:meth:`detect_language`); each result says which in ``language``.
             infer_occupations: Also infer occupations from the skills found (through
                 ESCO's essential/optional relations).
 
@@ -226,9 +233,10 @@ class SkillExtractor:
         )
         if max_results is not None and max_results < 1:
             raise InputError("max_results must be at least 1")
-        documents = self._scorer.score_documents(texts)
+        languages = self._languages(texts, language)
+        documents = self._scorer.score_documents(texts, languages)
         out = []
-        for text, sentences in zip(texts, documents, strict=True):
+        for text, language, sentences in zip(texts, languages, documents, strict=True):
             skills = skill_matches(
                 text,
                 sentences,
@@ -320,20 +328,29 @@ class SkillExtractor:
         results = self.extract(texts, **options)
         return zip(items, results, strict=True) if with_input else iter(results)
 
-    def rank_skills(self, texts: Sequence[str], top_k: int = 10) -> list[list[tuple[str, float]]]:
+    def rank_skills(
+        self, texts: Sequence[str], top_k: int = 10, *, language: str | None = None
+    ) -> list[list[tuple[str, float]]]:
         """The ``top_k`` skills of the whole taxonomy for each text, ``(uri, score)`` best first.
 
         Uses the same scores as :meth:`extract`; a text's score for a concept is its best
-        score over the text's sentences.
+        score over the text's sentences. ``language``: as for :meth:`extract`.
         """
-        return self._rank(texts, top_k, "skill")
+        return self._rank(texts, top_k, "skill", language)
 
-    def rank_occupations(self, texts: Sequence[str], top_k: int = 10) -> list[list[tuple[str, float]]]:
+    def rank_occupations(
+        self, texts: Sequence[str], top_k: int = 10, *, language: str | None = None
+    ) -> list[list[tuple[str, float]]]:
         """The ``top_k`` occupations for each text (from what the text says), best first."""
-        return self._rank(texts, top_k, "occupation")
+        return self._rank(texts, top_k, "occupation", language)
+
+    def detect_language(self, text: str) -> str:
+        """The language ``text`` is read in when no language is given: one of
+        :attr:`languages`, English when it cannot be told."""
+        return self._detector.detect(text)
 
     def search(
-        self, query: str, kind: Kind = "skill", limit: int = 10, language: str = "en"
+        self, query: str, kind: Kind = "skill", limit: int = 10, language: str | None = None
     ) -> list[SearchHit]:
         """Semantic search of ESCO, merged with exact and near-exact label hits.
 
@@ -350,8 +367,9 @@ class SkillExtractor:
         if not query.strip():
             return []
         concepts = self.taxonomy.skills if kind == "skill" else self.taxonomy.occupations
+        language = self._languages([query], language)[0]
         merged: dict[str, SearchHit] = {}
-        for uri, score in self._rank([query], max(limit, 20), kind)[0]:
+        for uri, score in self._rank([query], max(limit, 20), kind, language)[0]:
             merged[uri] = SearchHit(uri, concepts[uri].label(language), round(score, 4), query, "semantic")
         for hit in self._label_index(kind).search(query, limit=max(limit, 20)):
             found = merged.get(hit.uri)
@@ -373,11 +391,21 @@ class SkillExtractor:
                 self._label_indexes[kind] = LabelIndex(self.taxonomy, kind)
             return self._label_indexes[kind]
 
-    def _rank(self, texts: Sequence[str], top_k: int, kind: Kind) -> list[list[tuple[str, float]]]:
+    def _languages(self, texts: Sequence[str], language: str | None) -> list[str]:
+        if language is None:
+            return [self._detector.detect(text) for text in texts]
+        if not isinstance(language, str) or not language.strip():
+            raise InputError(f"language must be a language code such as 'de', not {language!r}")
+        return [language.strip().lower()] * len(texts)
+
+    def _rank(
+        self, texts: Sequence[str], top_k: int, kind: Kind, language: str | None = None
+    ) -> list[list[tuple[str, float]]]:
         texts = _check_texts(texts)
         if top_k < 1:
             raise InputError("top_k must be at least 1")
-        documents = self._scorer.score_documents(texts, keep=max(top_k, KEEP))
+        languages = self._languages(texts, language)
+        documents = self._scorer.score_documents(texts, languages, keep=max(top_k, KEEP))
         table = self._tables["skills" if kind == "skill" else "occupations"]
         out = []
         for sentences in documents:

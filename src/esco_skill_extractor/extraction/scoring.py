@@ -29,6 +29,7 @@ _SENTENCE_ROUND = 256  # sentences encoded before they are matched (vectors: ~25
 _MAX_SENTENCE_CHARS = 1000  # about 250 word pieces: inside every supported model's window
 
 _Span = tuple[int, int]
+_Sentence = tuple[str, str]  # (language, sentence): the same words read in two languages differ
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,7 @@ class SentenceScorer:
         self.skills = skills
         self.occupations = occupations
         self.config = config
-        self._sentences: LRUCache[str, SentenceHits] | None = (
+        self._sentences: LRUCache[_Sentence, SentenceHits] | None = (
             LRUCache(maxsize=cache_size) if cache_size > 0 else None
         )
         self._lock = threading.Lock()
@@ -98,15 +99,22 @@ class SentenceScorer:
             if self._sentences is not None:
                 self._sentences.clear()
 
-    def score_documents(self, texts: Sequence[str], keep: int = KEEP) -> list[list[ScoredSentence]]:
-        """For each text, ``(sentence start, sentence end, hits)`` of each sentence."""
+    def score_documents(
+        self, texts: Sequence[str], languages: Sequence[str], keep: int = KEEP
+    ) -> list[list[ScoredSentence]]:
+        """For each text (in its language), ``(sentence start, sentence end, hits)`` of each
+        sentence."""
         layout = [split_sentences(text, _MAX_SENTENCE_CHARS) for text in texts]
         wanted = list(
-            dict.fromkeys(text[s:e] for text, spans in zip(texts, layout, strict=True) for s, e in spans)
+            dict.fromkeys(
+                (language, text[s:e])
+                for text, language, spans in zip(texts, languages, layout, strict=True)
+                for s, e in spans
+            )
         )
         remembered = self._sentences if keep <= KEEP else None
-        known: dict[str, SentenceHits] = {}
-        missing: list[str] = []
+        known: dict[_Sentence, SentenceHits] = {}
+        missing: list[_Sentence] = []
         with self._lock:
             for sentence in wanted:
                 found = remembered.get(sentence) if remembered is not None else None
@@ -118,11 +126,11 @@ class SentenceScorer:
         # longest sentence, so a batch in document order costs up to three times more.
         # Several batches are encoded, then matched: alternating the encoder and the
         # matching less often keeps each one's data in the CPU caches (about 10% faster).
-        by_length = sorted(missing, key=len)
+        by_length = sorted(missing, key=lambda item: len(item[1]))
         for start in range(0, len(by_length), _SENTENCE_ROUND):
             group = by_length[start : start + _SENTENCE_ROUND]
             batches = [group[i : i + _SENTENCE_BATCH] for i in range(0, len(group), _SENTENCE_BATCH)]
-            encoded = [self._encode(batch) for batch in batches]
+            encoded = [self._encode([sentence for _, sentence in batch]) for batch in batches]
             for batch, vectors in zip(batches, encoded, strict=True):
                 known.update(zip(batch, self._match(batch, vectors, keep), strict=True))
         if remembered is not None and missing:
@@ -130,7 +138,8 @@ class SentenceScorer:
                 for sentence in missing:
                     remembered[sentence] = known[sentence]
         return [
-            [(s, e, known[text[s:e]]) for s, e in spans] for text, spans in zip(texts, layout, strict=True)
+            [(s, e, known[language, text[s:e]]) for s, e in spans]
+            for text, language, spans in zip(texts, languages, layout, strict=True)
         ]
 
     def _encode(self, sentences: list[str]) -> _Encoded:
@@ -154,7 +163,7 @@ class SentenceScorer:
         )
         return _Encoded(row_spans, window_spans, window_words, vectors)
 
-    def _match(self, sentences: list[str], encoded: _Encoded, keep: int) -> list[SentenceHits]:
+    def _match(self, sentences: list[_Sentence], encoded: _Encoded, keep: int) -> list[SentenceHits]:
         config = self.config
         row_spans, window_spans, window_words, vectors = encoded
         row_vectors = [v[: len(rows)] for v, rows in zip(vectors, row_spans, strict=True)]
@@ -169,7 +178,7 @@ class SentenceScorer:
         for name, index in (("skills", self.skills), ("occupations", self.occupations)):
             coarse = index.coarse(stacked)
             results[name] = []
-            for i, sentence in enumerate(sentences):
+            for i, (language, sentence) in enumerate(sentences):
                 windows = vectors[i][len(row_spans[i]) :]
                 spans = window_spans[i]
                 if name == "occupations":
@@ -185,6 +194,7 @@ class SentenceScorer:
                         spans,
                         config,
                         keep,
+                        language,
                     )
                 )
         return [SentenceHits(s, o) for s, o in zip(results["skills"], results["occupations"], strict=True)]

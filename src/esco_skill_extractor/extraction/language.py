@@ -1,0 +1,70 @@
+"""Which language a text is written in, among the languages whose labels are matched.
+
+Detection uses lingua (offline, statistical, robust on short texts such as "Koch (m/w/d)"),
+restricted to the taxonomy's label languages. A text too short or too mixed to tell falls
+back to the primary language, whose labels are matched for every text anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["LanguageDetector"]
+
+logger = logging.getLogger(__name__)
+
+_MIN_CONFIDENCE = 0.5  # below this, the fallback language
+_SAMPLE_CHARS = 2000  # the start of a long document says its language as well as the whole
+
+
+class LanguageDetector:
+    """Detects the language of texts among ``languages``.
+
+    Args:
+        languages: ISO 639-1 codes to choose from (those lingua does not know are skipped).
+        fallback: The answer when a text is too short or too ambiguous.
+
+    Example:
+        >>> LanguageDetector(["en", "de", "fr", "es"], "en").detect("Koch (m/w/d) gesucht")
+        'de'
+    """
+
+    def __init__(self, languages: Sequence[str], fallback: str) -> None:
+        self.languages = tuple(dict.fromkeys(languages))
+        self.fallback = fallback
+        self._detector: Any = None
+        self._codes: dict[Any, str] = {}
+        self._lock = threading.Lock()
+
+    def _build(self) -> Any:
+        from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+        known = []
+        for code in self.languages:
+            iso = getattr(IsoCode639_1, code.upper(), None)
+            if iso is None:
+                logger.info(
+                    "language %r is not known to the detector; its texts read as %s", code, self.fallback
+                )
+                continue
+            language = Language.from_iso_code_639_1(iso)
+            known.append(language)
+            self._codes[language] = code
+        if len(known) < 2:
+            return None
+        return LanguageDetectorBuilder.from_languages(*known).build()
+
+    def detect(self, text: str) -> str:
+        """The language of ``text`` (the fallback when it cannot be told)."""
+        with self._lock:
+            if self._detector is None:
+                self._detector = self._build() or False
+        if not self._detector or sum(ch.isalpha() for ch in text[:_SAMPLE_CHARS]) < 3:
+            return self.fallback
+        values = self._detector.compute_language_confidence_values(text[:_SAMPLE_CHARS])
+        if not values or values[0].value < _MIN_CONFIDENCE:
+            return self.fallback
+        return self._codes.get(values[0].language, self.fallback)
