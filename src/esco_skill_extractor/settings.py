@@ -60,7 +60,11 @@ class Settings(BaseSettings):
         default=None,
         description="Default minimum occupation score in [0, 1]. Default: the model's (0.55).",
     )
-    language: str = Field(default="en", description="Default language of labels in answers.")
+    language: str | None = Field(
+        default=None,
+        description="Language of the texts (whose labels are matched and returned) when a "
+        "request names none. Default: detected per text.",
+    )
     threads: int | None = Field(
         default=None,
         ge=1,

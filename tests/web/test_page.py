@@ -68,7 +68,8 @@ def test_page_has_a_strict_content_security_policy(client: TestClient) -> None:
 
 def test_page_offers_the_label_languages_the_data_has(client: TestClient) -> None:
     html = client.get("/ui").text
-    assert re.search(r'<option value="en" selected>English</option>', html)
+    assert '<option value="" id="language-detected" selected>Detected</option>' in html
+    assert re.search(r'<option value="en">English</option>', html)
     assert re.search(r'<option value="de">Deutsch</option>', html)
     for code in ("fr", "es"):
         assert re.search(rf'<option value="{code}" disabled>[^<]+\(not in this ESCO data\)', html)
@@ -100,10 +101,10 @@ def test_page_while_the_embeddings_are_built(tmp_path: Path) -> None:
     assert ">Ready<" in ready and "can take minutes" not in ready
 
 
-def test_page_falls_back_to_english_labels(extractor: SkillExtractor) -> None:
+def test_page_falls_back_to_detection(extractor: SkillExtractor) -> None:
     with TestClient(create_app(Settings(language="fr"), extractor=extractor)) as client:
         html = client.get("/ui").text
-    assert '<option value="en" selected>English</option>' in html
+    assert '<option value="" id="language-detected" selected>Detected</option>' in html
     assert re.search(r'<option value="fr" disabled>', html)
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "check_texts",
     "current_service",
     "current_settings",
+    "extraction_language",
     "resolve_language",
 ]
 
@@ -60,9 +61,17 @@ def check_texts(texts: Sequence[str], settings: Settings) -> None:
             )
 
 
+def extraction_language(language: str | None, settings: Settings, taxonomy: Taxonomy) -> str | None:
+    """The language of an extraction request's texts: its own, else the server's; ``None``
+    when neither is set (detected per text)."""
+    chosen = language or settings.language
+    return resolve_language(chosen, settings, taxonomy) if chosen else None
+
+
 def resolve_language(language: str | None, settings: Settings, taxonomy: Taxonomy) -> str:
-    """The label language of a request: its own, else the server's; one ESCO data has."""
-    chosen = (language or settings.language).lower()
+    """The label language of a request: its own, else the server's, else ESCO's primary
+    language; one ESCO data has."""
+    chosen = (language or settings.language or taxonomy.language).lower()
     if chosen not in taxonomy.languages:
         raise InputError(
             f"language {chosen!r} is not available; this ESCO data has labels in "

@@ -61,7 +61,7 @@ class ExtractOptions:
     skills_threshold: float
     occupations_threshold: float
     max_results: int | None
-    language: str
+    language: str | None  # None: detected per text
     infer_occupations: bool = True
 
 

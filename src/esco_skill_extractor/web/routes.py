@@ -91,7 +91,7 @@ def _page_config(request: Request, service: ExtractorService, settings: Settings
     else:  # what the configured model will use; the script updates them once it is ready
         spec = model_spec(settings.model or DEFAULT_MODEL)
         thresholds = {"skills": spec.skills_threshold, "occupations": spec.occupations_threshold}
-    language = settings.language.lower()
+    language = (settings.language or "").lower()  # "": detected per text
     return {
         "api": request.scope.get("root_path", "").rstrip("/"),
         "health": health,
@@ -121,7 +121,7 @@ async def page(request: Request, service: ServiceDep, settings: SettingsDep) -> 
     available = health["languages"] or list(LANGUAGES)
     offered = {**LANGUAGES, **{code: code for code in available if code not in LANGUAGES}}
     config["languages"] = offered
-    selected = next(code for code in (config["language"], "en", available[0]) if code in available)
+    selected = config["language"] if config["language"] in available else ""
     return templates.TemplateResponse(
         request,
         "index.html",

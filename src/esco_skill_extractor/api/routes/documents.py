@@ -9,7 +9,7 @@ import anyio.to_thread
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 
 from ...documents import Document, UploadError, read_document
-from ..deps import ServiceDep, SettingsDep, check_texts, resolve_language
+from ..deps import ServiceDep, SettingsDep, check_texts, extraction_language
 from ..schemas import (
     DocumentBasicResponse,
     DocumentMetadata,
@@ -72,7 +72,7 @@ async def extract_document(
     except UploadError as exc:
         raise HTTPException(exc.status_code, f"{filename}: {exc}") from None
     check_texts([document.text], settings)
-    language = resolve_language(language, settings, service.require_taxonomy())
+    language = extraction_language(language, settings, service.require_taxonomy())
     extraction, thresholds = await extract_one(
         service,
         document.text,
@@ -81,7 +81,7 @@ async def extract_document(
         max_results=max_results,
         language=language,
     )
-    rich = rich_response(extraction, service, thresholds, language, started)
+    rich = rich_response(extraction, service, thresholds, started)
     metadata = DocumentMetadata(
         **rich.metadata.model_dump(),
         filename=filename,

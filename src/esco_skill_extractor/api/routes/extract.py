@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body
 
 from ...extraction import SkillExtractor
 from ...types import Extraction
-from ..deps import ServiceDep, SettingsDep, check_texts, resolve_language
+from ..deps import ServiceDep, SettingsDep, check_texts, extraction_language
 from ..formatting import (
     format_extraction,
     format_processing_time,
@@ -67,7 +67,7 @@ async def extract_one(
     skills_threshold: float | None,
     occupations_threshold: float | None,
     max_results: int,
-    language: str,
+    language: str | None,
 ) -> tuple[Extraction, Thresholds]:
     """Extract from one text on the model thread; returns the result and thresholds used."""
     extractor = service.require_extractor()
@@ -81,11 +81,11 @@ def rich_response(
     extraction: Extraction,
     service: ExtractorService,
     thresholds: Thresholds,
-    language: str,
     started: float,
 ) -> RichResponse:
-    """The front end's rich shape for one extraction."""
+    """The front end's rich shape for one extraction (labels in its language)."""
     taxonomy = service.require_taxonomy()
+    language = extraction.language
     skills = [format_rich_skill(m, taxonomy, language) for m in extraction.skills]
     occupations = [format_rich_occupation(m, taxonomy, language) for m in extraction.occupations]
     return RichResponse(
@@ -116,7 +116,7 @@ async def extract_rich(request: ExtractRequest, service: ServiceDep, settings: S
     of the text that support it. Empty or whitespace-only text gives empty lists."""
     started = time.perf_counter()
     check_texts([request.text], settings)
-    language = resolve_language(request.language, settings, service.require_taxonomy())
+    language = extraction_language(request.language, settings, service.require_taxonomy())
     extraction, thresholds = await extract_one(
         service,
         request.text,
@@ -125,7 +125,7 @@ async def extract_rich(request: ExtractRequest, service: ServiceDep, settings: S
         max_results=request.max_results,
         language=language,
     )
-    return rich_response(extraction, service, thresholds, language, started)
+    return rich_response(extraction, service, thresholds, started)
 
 
 @router.post(
@@ -137,7 +137,7 @@ async def extract_rich(request: ExtractRequest, service: ServiceDep, settings: S
 async def extract_basic(request: ExtractRequest, service: ServiceDep, settings: SettingsDep) -> BasicResponse:
     """Like ``/extract-rich``, answering only the names, best first."""
     check_texts([request.text], settings)
-    language = resolve_language(request.language, settings, service.require_taxonomy())
+    language = extraction_language(request.language, settings, service.require_taxonomy())
     extraction, _ = await extract_one(
         service,
         request.text,
@@ -166,7 +166,7 @@ async def extract_batch(
     library's field names."""
     started = time.perf_counter()
     check_texts(request.texts, settings)
-    language = resolve_language(request.language, settings, service.require_taxonomy())
+    language = extraction_language(request.language, settings, service.require_taxonomy())
     extractor = service.require_extractor()
     thresholds = thresholds_of(extractor, request.skills_threshold, request.occupations_threshold)
     options = ExtractOptions(

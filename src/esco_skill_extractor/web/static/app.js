@@ -44,6 +44,7 @@
     occupationsThresholdValue: $("occupations-threshold-value"),
     maxResults: $("max-results"),
     language: $("language"),
+    languageDetected: $("language-detected"),
     reset: $("reset"),
     extract: $("extract"),
     clear: $("clear"),
@@ -205,12 +206,13 @@
     els.bundledNote.hidden = !health.bundled_model || health.fallback_used;
     if (health.languages && health.languages.length) {
       Array.prototype.forEach.call(els.language.options, function (option) {
+        if (!option.value) return; // "Detected"
         var available = health.languages.indexOf(option.value) >= 0;
         option.disabled = !available;
         var name = config.languages[option.value] || option.value;
         option.textContent = available ? name : name + " (not in this ESCO data)";
       });
-      if (health.languages.indexOf(els.language.value) < 0) {
+      if (els.language.value && health.languages.indexOf(els.language.value) < 0) {
         els.language.value = health.languages.indexOf("en") >= 0 ? "en" : health.languages[0];
       }
     }
@@ -268,7 +270,7 @@
       skills_threshold: parseFloat(els.skillsThreshold.value),
       occupations_threshold: parseFloat(els.occupationsThreshold.value),
       max_results: clamp(isNaN(max) ? DEFAULT_MAX_RESULTS : max, 1, LIMITS.max_results),
-      language: els.language.value,
+      language: els.language.value || null,
     };
   }
 
@@ -496,8 +498,10 @@
       plural(result.skills.length, "skill", "skills") + " and " +
       plural(result.occupations.length, "occupation", "occupations") + " found in " +
       meta.processingTime + " (thresholds " + score(thresholds.skills) + " and " +
-      score(thresholds.occupations) + ", labels in " +
+      score(thresholds.occupations) + ", " + (els.language.value ? "" : "detected ") +
       (config.languages[meta.language] || meta.language) + ").";
+    els.languageDetected.textContent =
+      "Detected (" + (config.languages[meta.language] || meta.language) + ")";
     els.toolbar.hidden = false;
     els.skillsGroup.hidden = false;
     els.occupationsGroup.hidden = false;
@@ -1207,7 +1211,7 @@
     setThresholds(thresholds.skills, thresholds.occupations);
     els.maxResults.value = String(DEFAULT_MAX_RESULTS);
     var wanted = els.language.querySelector('option[value="' + config.language + '"]');
-    els.language.value = wanted && !wanted.disabled ? config.language : "en";
+    els.language.value = wanted && !wanted.disabled ? config.language : "";
     schedule(0);
   });
 
