@@ -11,9 +11,15 @@ labels (ESCO 1.1.0 wording) map to v1.2.0 URIs through ``esco_1.1.0_label_to_uri
 ``LABEL NOT PRESENT`` / ``UNDERSPECIFIED`` are dropped; a label whose concept left ESCO
 (empty URI) stays in the gold set and counts as a miss.
 
+Translated files (``multilingual/<lang>/``, with an ``en_sentence`` column) are scored as
+they are and, on the same gold, in their English original: each file then has an
+``english`` row beside ``ours``, and the pooled rows give the ratio of the two. The texts'
+language is detected per sentence unless ``--language`` names one.
+
 Usage:
     python benchmarks/quality.py --data ../shared/benchmark [--model NAME] [--baseline] [--json]
-                                 [--backend torch|onnx|onnx-int8]
+                                 [--backend torch|onnx|onnx-int8] [--language de]
+    python benchmarks/quality.py --data ../shared/benchmark/multilingual/de
 """
 
 from __future__ import annotations
@@ -35,11 +41,19 @@ NO_LABEL = {"LABEL NOT PRESENT", "UNDERSPECIFIED"}
 class Sample:
     sentence: str
     gold: frozenset[str]  # concept URIs; a label without a v1.2.0 concept is "missing:<label>"
+    english: str = ""  # the English original of a translated sentence
 
 
 def load_label_map(data: Path) -> dict[str, str]:
+    """The label map in ``data`` or the nearest folder above it (translations live below)."""
+    name = "esco_1.1.0_label_to_uri.tsv"
+    found = next(
+        (folder / name for folder in (data, *data.resolve().parents) if (folder / name).is_file()), None
+    )
+    if found is None:
+        raise SystemExit(f"{name} is not in {data} or a folder above it")
     mapping: dict[str, str] = {}
-    with open(data / "esco_1.1.0_label_to_uri.tsv", encoding="utf-8", newline="") as handle:
+    with open(found, encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle, delimiter="\t"):
             mapping[row["label"].strip()] = row["conceptUri"].strip()
     return mapping
@@ -48,9 +62,11 @@ def load_label_map(data: Path) -> dict[str, str]:
 def load_samples(path: Path, label_map: dict[str, str]) -> list[Sample]:
     """Sentences with their gold URIs, in file order; sentences without gold are dropped."""
     gold: dict[str, set[str]] = {}
+    english: dict[str, str] = {}
     with open(path, encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             sentence = row["sentence"]
+            english.setdefault(sentence, row.get("en_sentence") or "")
             labels = gold.setdefault(sentence, set())
             label = row["label"].strip()
             if not label or label in NO_LABEL:
@@ -59,7 +75,7 @@ def load_samples(path: Path, label_map: dict[str, str]) -> list[Sample]:
             if uri is None:
                 raise SystemExit(f"{path}: label {label!r} is not in the label map")
             labels.add(uri or f"missing:{label}")
-    return [Sample(s, frozenset(g)) for s, g in gold.items() if g]
+    return [Sample(s, frozenset(g), english[s]) for s, g in gold.items() if g]
 
 
 def ranking_metrics(rankings: Sequence[Sequence[str]], samples: Sequence[Sample]) -> dict[str, float]:
@@ -143,9 +159,13 @@ class Baseline:
 
 
 def evaluate(
-    rank: Callable[..., list[list[str]]], extract: Callable[..., list[list[str]]], samples: Sequence[Sample]
+    rank: Callable[..., list[list[str]]],
+    extract: Callable[..., list[list[str]]],
+    samples: Sequence[Sample],
+    *,
+    english: bool = False,
 ) -> dict[str, float]:
-    texts = [s.sentence for s in samples]
+    texts = [s.english if english else s.sentence for s in samples]
     started = time.perf_counter()
     rankings = [
         [item[0] if isinstance(item, tuple) else item for item in row] for row in rank(texts, top_k=10)
@@ -177,6 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--sweep", action="store_true", help="also print extraction P/R/F1 over a range of thresholds"
     )
     parser.add_argument(
+        "--language", default=None, help="the texts' language (default: detected per sentence)"
+    )
+    parser.add_argument(
         "--candidates",
         type=int,
         default=None,
@@ -197,12 +220,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     baseline = Baseline(extractor.embedder, extractor.taxonomy) if args.baseline else None
 
+    def rank(texts: list[str], top_k: int) -> list[list[tuple[str, float]]]:
+        return extractor.rank_skills(texts, top_k, language=args.language)
+
+    def extract(texts: list[str]) -> list[list[str]]:
+        return [[m.uri for m in e.skills] for e in extractor.extract(texts, language=args.language)]
+
     report: dict[str, dict[str, dict[str, float]]] = {}
+    pooled: list[Sample] = []
     for path in files:
         samples = load_samples(path, label_map)
+        pooled += samples
         name = path.name.removesuffix("_annotations.csv")
-        report[name] = {"ours": evaluate(extractor.rank_skills, extractor.get_skills, samples)}
+        report[name] = {"ours": evaluate(rank, extract, samples)}
         report[name]["ours"]["sentences"] = len(samples)
+        languages = [extractor.detect_language(s.sentence) for s in samples]
+        report[name]["ours"] |= {
+            f"detected_{code}": languages.count(code) / len(samples) for code in sorted(set(languages))
+        }
+        if all(s.english for s in samples):
+            report[name]["english"] = evaluate(
+                extractor.rank_skills, extractor.get_skills, samples, english=True
+            )
         if baseline is not None:
             report[name]["baseline"] = evaluate(baseline.rank_skills, baseline.get_skills, samples)
         if args.sweep:
@@ -216,6 +255,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
                 report[name][f"t={threshold:.2f}"] = set_metrics(at(texts), samples)
 
+    if len(files) > 1:
+        report["pooled"] = {"ours": evaluate(rank, extract, pooled)}
+        if all(s.english for s in pooled):
+            english = evaluate(extractor.rank_skills, extractor.get_skills, pooled, english=True)
+            report["pooled"]["english"] = english
+            report["pooled"]["ratio"] = {
+                k: report["pooled"]["ours"][k] / english[k] if english[k] else 0.0
+                for k in ("rp@5", "rp@10", "mrr", "precision", "recall", "f1")
+            }
     if args.json:
         print(
             json.dumps(

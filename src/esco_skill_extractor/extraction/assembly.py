@@ -153,15 +153,22 @@ def assemble(
     lexical_root = cache_subdir(LEXICAL_DIR, cache_dir)
     indexes = {}
     for name, concepts, bare_variants in (
-        ("skills", taxonomy.skills.values(), True),
-        ("occupations", taxonomy.occupations.values(), False),
+        ("skills", list(taxonomy.skills.values()), True),
+        ("occupations", list(taxonomy.occupations.values()), False),
     ):
         labels = _labels(concepts)
-        lexical = lexical_index(
-            len(tables[name].uris), labels, bare_variants=bare_variants, root=lexical_root
-        )
+        lexicons = {
+            language: lexical_index(
+                len(concepts),
+                labels if language == PRIMARY_LANGUAGE else _labels(concepts, language),
+                bare_variants=bare_variants,
+                root=lexical_root,
+                language=language,
+            )
+            for language in label_languages(taxonomy)
+        }
         indexes[name] = ConceptIndex(
-            tables[name], vectors.vectors[name], labels, bare_variants=bare_variants, lexical=lexical
+            tables[name], vectors.vectors[name], labels, bare_variants=bare_variants, lexical=lexicons
         )
     return Assembly(
         embedder=embedder,
