@@ -50,7 +50,7 @@ def test_backends_are_one_literal() -> None:
 
     from esco_skill_extractor.embedding.base import Backend
 
-    assert BACKENDS == get_args(Backend) == ("torch", "onnx", "onnx-int8")
+    assert BACKENDS == get_args(Backend) == ("torch", "onnx", "onnx-int8", "numpy")
 
 
 def test_importing_the_package_imports_no_model_library() -> None:

@@ -2,13 +2,16 @@
 
 A concept is embedded several times: its preferred label, each alternative label and a
 "blob" (labels and description together). Scores take the best label view and add the
-blob view (see :mod:`esco_skill_extractor.extraction.matching`). The recipe's name and version are part of the
-embedding cache key: change what is embedded, bump ``RECIPE_VERSION``.
+blob view (see :mod:`esco_skill_extractor.extraction.matching`). For a multilingual model
+the labels in every language of the taxonomy are views too (the blob stays in the primary
+language); the recipe's name then lists those languages ("labels[de,en,es,fr]+blob"). The
+recipe's name and version are part of the embedding cache key: change what is embedded,
+bump ``RECIPE_VERSION``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,21 +41,34 @@ class ViewTable:
     texts: tuple[str, ...]
     owners: np.ndarray  # int32, len(texts)
     kinds: np.ndarray  # int8, len(texts)
+    recipe: tuple[str, str] = (RECIPE_NAME, RECIPE_VERSION)  # (name, version), for the cache key
 
 
 def _blob(concept: Skill | Occupation) -> str:
     return " ".join([*concept.all_labels, concept.description])[:_BLOB_CHARS].strip()
 
 
-def _table(concepts: Iterable[Skill | Occupation]) -> ViewTable:
+def _labels(concept: Skill | Occupation, languages: Sequence[str]) -> dict[str, None]:
+    labels = dict.fromkeys(label for label in concept.all_labels if label)
+    for language in languages:
+        translation = concept.translations.get(language)
+        if translation is not None:
+            labels.update(
+                dict.fromkeys(x for x in (translation.preferred_label, *translation.alt_labels) if x)
+            )
+    return labels
+
+
+def _table(
+    concepts: Iterable[Skill | Occupation], languages: Sequence[str], recipe: tuple[str, str]
+) -> ViewTable:
     uris: list[str] = []
     texts: list[str] = []
     owners: list[int] = []
     kinds: list[int] = []
     for index, concept in enumerate(concepts):
         uris.append(concept.uri)
-        labels = dict.fromkeys(label for label in concept.all_labels if label)
-        for label in labels:
+        for label in _labels(concept, languages):
             texts.append(label)
             owners.append(index)
             kinds.append(VIEW_LABEL)
@@ -60,13 +76,27 @@ def _table(concepts: Iterable[Skill | Occupation]) -> ViewTable:
         owners.append(index)
         kinds.append(VIEW_BLOB)
     return ViewTable(
-        tuple(uris), tuple(texts), np.asarray(owners, dtype=np.int32), np.asarray(kinds, dtype=np.int8)
+        tuple(uris),
+        tuple(texts),
+        np.asarray(owners, dtype=np.int32),
+        np.asarray(kinds, dtype=np.int8),
+        recipe,
     )
 
 
-def build_views(taxonomy: Taxonomy) -> Mapping[str, ViewTable]:
-    """The view tables of a taxonomy: ``{"skills": ..., "occupations": ...}``."""
+def build_views(taxonomy: Taxonomy, *, multilingual: bool = False) -> Mapping[str, ViewTable]:
+    """The view tables of a taxonomy: ``{"skills": ..., "occupations": ...}``.
+
+    Args:
+        taxonomy: The taxonomy.
+        multilingual: Also embed the labels in every other language the taxonomy has (for
+            models that map languages into one space).
+    """
+    languages = sorted(set(taxonomy.languages) - {taxonomy.language}) if multilingual else []
+    recipe = (RECIPE_NAME, RECIPE_VERSION)
+    if languages:
+        recipe = (f"labels[{','.join(sorted({taxonomy.language, *languages}))}]+blob", RECIPE_VERSION)
     return {
-        "skills": _table(taxonomy.skills.values()),
-        "occupations": _table(taxonomy.occupations.values()),
+        "skills": _table(taxonomy.skills.values(), languages, recipe),
+        "occupations": _table(taxonomy.occupations.values(), languages, recipe),
     }

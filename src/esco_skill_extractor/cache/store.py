@@ -67,6 +67,7 @@ from .layout import (
     open_folder,
 )
 from .legacy_files import find_legacy
+from .recipe import RECIPE_NAME, RECIPE_VERSION, ViewTable
 
 if TYPE_CHECKING:
     from ..embedding.base import Embedder
@@ -152,15 +153,14 @@ class EmbeddingCache:
             taxonomy: The taxonomy the tables were made from.
             tables: ``{name: table}``; only the texts matter.
             dtype: Stored float type.
-            recipe: ``(name, version)``; defaults to :mod:`.recipe`'s.
+            recipe: ``(name, version)``; defaults to the one the view tables name.
 
         Raises:
             CacheError: the model's revision is unknown (a Hub model not downloaded yet).
         """
-        if recipe is None:
-            from .recipe import RECIPE_NAME, RECIPE_VERSION
-
-            recipe = (RECIPE_NAME, RECIPE_VERSION)
+        if recipe is None:  # the view tables say which recipe made them
+            recipes = {t.recipe for t in tables.values() if isinstance(t, ViewTable)}
+            recipe = recipes.pop() if len(recipes) == 1 else (RECIPE_NAME, RECIPE_VERSION)
         for name in tables:
             if not TABLE_PATTERN.match(name):
                 raise CacheError(f"table name {name!r} is not usable as a file name")

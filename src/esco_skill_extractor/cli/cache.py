@@ -54,7 +54,9 @@ def _current(
             (f"{location.model_id} is not downloaded yet; its first run (or `cache build`) downloads it"),
         )
     taxonomy = app.taxonomy
-    key = app.embedding_cache.key_for(location, taxonomy, build_views(taxonomy), dtype=dtype)
+    key = app.embedding_cache.key_for(
+        location, taxonomy, build_views(taxonomy, multilingual=location.spec.multilingual), dtype=dtype
+    )
     return choice, key, ""
 
 
@@ -201,6 +203,7 @@ def build_command(
 ) -> None:
     """Build the cache of the current configuration (or check that it is there)."""
     from ..cache.recipe import build_views
+    from ..embedding.registry import model_spec
 
     if model is not None:
         app.model = model
@@ -212,7 +215,7 @@ def build_command(
     cached = cache.load_or_build(
         loaded.embedder,
         taxonomy,
-        build_views(taxonomy),
+        build_views(taxonomy, multilingual=model_spec(loaded.embedder.model_id).multilingual),
         dtype=dtype,
         batch_size=batch_size,
         show_progress=progress,

@@ -26,8 +26,9 @@ __all__ = [
 
 TextKind = Literal["query", "passage"]
 
-#: The inference backends: sentence-transformers on torch, or ONNX Runtime (float32 or int8).
-Backend = Literal["torch", "onnx", "onnx-int8"]
+#: The inference backends: sentence-transformers on torch, ONNX Runtime (float32 or int8), or
+#: numpy alone (the bundled multilingual Universal Sentence Encoder).
+Backend = Literal["torch", "onnx", "onnx-int8", "numpy"]
 
 BACKENDS: tuple[Backend, ...] = get_args(Backend)
 

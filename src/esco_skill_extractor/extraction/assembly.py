@@ -16,6 +16,7 @@ from typing import Literal
 from ..cache.recipe import ViewTable, build_views
 from ..cache.store import CachedVectors, EmbeddingCache
 from ..embedding import Backend, Embedder, LoadedModel
+from ..embedding.registry import model_spec
 from ..paths import EMBEDDINGS_DIR, LEXICAL_DIR, cache_subdir
 from ..taxonomy import Occupation, Skill, Taxonomy, load_taxonomy
 from .lexical import PRIMARY_LANGUAGE
@@ -145,7 +146,7 @@ def assemble(
     if taxonomy is None:
         report("loading the ESCO taxonomy")
         taxonomy = load_taxonomy(esco_dir, cache_dir=cache_dir)
-    tables = build_views(taxonomy)
+    tables = build_views(taxonomy, multilingual=model_spec(embedder.model_id).multilingual)
     store = EmbeddingCache(cache_subdir(EMBEDDINGS_DIR, cache_dir))
     report(_cache_phase(store, embedder, taxonomy, tables, dtype))
     vectors = store.load_or_build(embedder, taxonomy, tables, dtype=dtype, show_progress=show_progress)
