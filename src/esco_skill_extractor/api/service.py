@@ -58,8 +58,8 @@ class ExtractOptions:
     """The arguments of ``SkillExtractor.extract`` besides the texts; requests with equal
     options are extracted together."""
 
-    skills_threshold: float
-    occupations_threshold: float
+    skills_threshold: float | None  # None: the default of the model that reads the text
+    occupations_threshold: float | None
     max_results: int | None
     language: str | None  # None: detected per text
     infer_occupations: bool = True

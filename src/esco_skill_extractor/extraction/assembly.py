@@ -16,20 +16,23 @@ from typing import Literal
 from ..cache.recipe import ViewTable, build_views
 from ..cache.store import CachedVectors, EmbeddingCache
 from ..embedding import Backend, Embedder, LoadedModel
-from ..embedding.registry import model_spec
+from ..embedding.registry import USE_MODEL, model_spec
 from ..paths import EMBEDDINGS_DIR, LEXICAL_DIR, cache_subdir
 from ..taxonomy import Occupation, Skill, Taxonomy, load_taxonomy
 from .lexical import PRIMARY_LANGUAGE
 from .lexical_cache import lexical_index
 from .matching import ConceptIndex
 
-__all__ = ["BUILDING_PHASE", "Assembly", "assemble", "label_languages"]
+__all__ = ["AUTO", "BUILDING_PHASE", "Assembly", "assemble", "label_languages"]
 
 logger = logging.getLogger(__name__)
 
 BUILDING_PHASE = "building the embedding cache"  # the phase that takes minutes
 
 Phase = Callable[[str], None]
+
+#: Pick the model for other languages automatically (see :func:`assemble`).
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ class Assembly:
         occupations: The occupations' index.
         fallback_used: The default model was unavailable and the bundled one stands in.
         fallback_reason: Why ("" when no fallback).
+        multilingual_model: The model that reads texts in the taxonomy's other languages
+            when ``embedder`` reads only the primary one (``None``: ``embedder`` reads all).
+        assemble_multilingual: Assembles that model's parts (called on first need: a text
+            in another language), with the same taxonomy, folders and options.
     """
 
     embedder: Embedder
@@ -55,6 +62,8 @@ class Assembly:
     occupations: ConceptIndex
     fallback_used: bool = False
     fallback_reason: str = ""
+    multilingual_model: str | None = None
+    assemble_multilingual: Callable[[], Assembly] | None = None
 
 
 def _labels(concepts: Iterable[Skill | Occupation], language: str | None = None) -> list[tuple[int, str]]:
@@ -109,6 +118,7 @@ def assemble(
     dtype: Literal["float16", "float32"] = "float16",
     show_progress: bool = True,
     on_phase: Phase | None = None,
+    multilingual_model: str | None = AUTO,
 ) -> Assembly:
     """Load (or build once) everything an extractor needs.
 
@@ -126,6 +136,11 @@ def assemble(
         dtype: Precision of cached concept vectors.
         show_progress: Progress bar while building the embedding cache.
         on_phase: Called with a readable phase ("loading the model ...") at each step.
+        multilingual_model: The model for texts in the taxonomy's other languages when the
+            model reads only English: ``"auto"`` (the default) picks the bundled multilingual
+            Universal Sentence Encoder for a registered English-only model loaded by name (not
+            for a ready ``embedder``); a name picks that model; ``None`` lets the model read
+            every language. It is loaded when the first text in another language arrives.
 
     Returns:
         The parts, ready to score.
@@ -171,6 +186,29 @@ def assemble(
         indexes[name] = ConceptIndex(
             tables[name], vectors.vectors[name], labels, bare_variants=bare_variants, lexical=lexicons
         )
+    spec = model_spec(embedder.model_id)
+    if multilingual_model == AUTO:
+        automatic = loaded is not None and spec.known and not spec.multilingual and spec.name != USE_MODEL
+        multilingual_model = USE_MODEL if automatic else None
+    if multilingual_model is not None and (spec.multilingual or len(label_languages(taxonomy)) < 2):
+        multilingual_model = None  # the model reads every language, or there is no other one
+    other_taxonomy = taxonomy
+    factory = None
+    if multilingual_model is not None:
+        name = multilingual_model
+
+        def factory() -> Assembly:
+            return assemble(
+                model=name,
+                device=device,
+                taxonomy=other_taxonomy,
+                cache_dir=cache_dir,
+                dtype=dtype,
+                show_progress=show_progress,
+                on_phase=on_phase,
+                multilingual_model=None,
+            )
+
     return Assembly(
         embedder=embedder,
         taxonomy=taxonomy,
@@ -180,4 +218,6 @@ def assemble(
         occupations=indexes["occupations"],
         fallback_used=loaded.fallback_used if loaded is not None else False,
         fallback_reason=loaded.fallback_reason if loaded is not None else "",
+        multilingual_model=multilingual_model,
+        assemble_multilingual=factory,
     )

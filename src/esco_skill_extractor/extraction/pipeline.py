@@ -26,7 +26,8 @@ from .language import LanguageDetector
 from .lexical import PRIMARY_LANGUAGE
 from .matching import MatchConfig
 from .occupations import OccupationInference
-from .scoring import KEEP, SentenceScorer
+from .routing import Engine, Router
+from .scoring import KEEP
 
 __all__ = ["SearchHit", "SkillExtractor"]
 
@@ -137,27 +138,30 @@ class SkillExtractor:
         config: MatchConfig | None,
         segment_cache_size: int,
     ) -> None:
-        from ..embedding.registry import model_spec
-
         self.embedder = parts.embedder
         self.taxonomy = parts.taxonomy
         self.cache = parts.cache
         self.fallback_used = parts.fallback_used
         self.fallback_reason = parts.fallback_reason
-        spec = model_spec(self.embedder.model_id)
-        self.skills_threshold = _threshold(
-            spec.skills_threshold if skills_threshold is None else skills_threshold, "skills"
-        )
-        self.occupation_threshold = _threshold(
-            spec.occupations_threshold if occupation_threshold is None else occupation_threshold,
-            "occupations",
-        )
+        self.multilingual_model = parts.multilingual_model  # reads the other languages, if any
         self.config = config or MatchConfig()
-        self._tables = parts.tables
+        for value, name in ((skills_threshold, "skills"), (occupation_threshold, "occupations")):
+            if value is not None:
+                _threshold(value, name)
+        primary = Engine.build(parts, self.config, segment_cache_size, skills_threshold, occupation_threshold)
+        self.skills_threshold = _threshold(primary.skills_threshold, "skills")
+        self.occupation_threshold = _threshold(primary.occupation_threshold, "occupations")
+        make_other = None
+        if parts.assemble_multilingual is not None:
+            assemble_other = parts.assemble_multilingual
+
+            def make_other() -> Engine:
+                return Engine.build(
+                    assemble_other(), self.config, segment_cache_size, skills_threshold, occupation_threshold
+                )
+
+        self._router = Router(primary, make_other)
         self._skill_list = list(self.taxonomy.skills.values())
-        self._scorer = SentenceScorer(
-            self.embedder, parts.skills, parts.occupations, self.config, segment_cache_size
-        )
         self._occupations = OccupationInference(self.taxonomy, list(self.taxonomy.occupations.values()))
         self._lock = threading.Lock()
         self._label_indexes: dict[str, LabelIndex] = {}
@@ -173,9 +177,15 @@ class SkillExtractor:
             self.cache.path,
         )
 
+    def thresholds(self, language: str | None = None) -> tuple[float, float]:
+        """The default skills and occupations thresholds for texts in ``language``: those of
+        the model that reads it (the primary language's for ``None``)."""
+        engine = self._router.engine(language or PRIMARY_LANGUAGE)
+        return engine.skills_threshold, engine.occupation_threshold
+
     def clear_segment_cache(self) -> None:
         """Forget the sentences remembered across calls (``segment_cache_size``)."""
-        self._scorer.clear()
+        self._router.clear()
 
     # -- identity -----------------------------------------------------------------------------
     @property
@@ -224,24 +234,24 @@ class SkillExtractor:
             One :class:`Extraction` per text, in order.
         """
         texts = _check_texts(texts)
-        skill_min = _threshold(
-            self.skills_threshold if skills_threshold is None else skills_threshold, "skills"
-        )
-        occupation_min = _threshold(
-            self.occupation_threshold if occupations_threshold is None else occupations_threshold,
-            "occupations",
-        )
+        for value, name in ((skills_threshold, "skills"), (occupations_threshold, "occupations")):
+            if value is not None:
+                _threshold(value, name)
         if max_results is not None and max_results < 1:
             raise InputError("max_results must be at least 1")
         languages = self._languages(texts, language)
-        documents = self._scorer.score_documents(texts, languages)
+        documents = self._router.score(texts, languages)
         out = []
-        for text, language, sentences in zip(texts, languages, documents, strict=True):
+        for text, language, (engine, sentences) in zip(texts, languages, documents, strict=True):
+            skill_min = engine.skills_threshold if skills_threshold is None else skills_threshold
+            occupation_min = (
+                engine.occupation_threshold if occupations_threshold is None else occupations_threshold
+            )
             skills = skill_matches(
                 text,
                 sentences,
                 self._skill_list,
-                self._tables["skills"],
+                engine.parts.tables["skills"],
                 threshold=skill_min,
                 language=language,
                 one_concept_per_span=self.config.one_concept_per_span,
@@ -405,10 +415,10 @@ class SkillExtractor:
         if top_k < 1:
             raise InputError("top_k must be at least 1")
         languages = self._languages(texts, language)
-        documents = self._scorer.score_documents(texts, languages, keep=max(top_k, KEEP))
-        table = self._tables["skills" if kind == "skill" else "occupations"]
+        documents = self._router.score(texts, languages, keep=max(top_k, KEEP))
         out = []
-        for sentences in documents:
+        for engine, sentences in documents:
+            table = engine.parts.tables["skills" if kind == "skill" else "occupations"]
             best: dict[int, float] = {}
             for _, _, scored in sentences:
                 for hit in scored.skills if kind == "skill" else scored.occupations:

@@ -45,19 +45,22 @@ ERRORS: dict[int | str, dict[str, object]] = {
 _PYPI_EXAMPLE = ["We are looking for a software engineer with experience in Java and Python."]
 
 
-def thresholds_of(extractor: SkillExtractor, skills: float | None, occupations: float | None) -> Thresholds:
-    """The thresholds a request uses: its own, else the server's."""
+def thresholds_of(
+    extractor: SkillExtractor, skills: float | None, occupations: float | None, language: str | None = None
+) -> Thresholds:
+    """The thresholds a request uses: its own, else those of the model that reads its
+    language (the primary language's when it is not known yet)."""
+    default_skills, default_occupations = extractor.thresholds(language)
     return Thresholds(
-        skills=extractor.skills_threshold if skills is None else skills,
-        occupations=extractor.occupation_threshold if occupations is None else occupations,
+        skills=default_skills if skills is None else skills,
+        occupations=default_occupations if occupations is None else occupations,
     )
 
 
 def _pypi_options(service: ExtractorService, infer_occupations: bool) -> ExtractOptions:
-    extractor = service.require_extractor()
-    return ExtractOptions(
-        extractor.skills_threshold, extractor.occupation_threshold, None, "en", infer_occupations
-    )
+    service.require_extractor()  # 503 while loading
+    # The package's defaults: each model's thresholds, the language detected per text.
+    return ExtractOptions(None, None, None, None, infer_occupations)
 
 
 async def extract_one(
@@ -71,10 +74,9 @@ async def extract_one(
 ) -> tuple[Extraction, Thresholds]:
     """Extract from one text on the model thread; returns the result and thresholds used."""
     extractor = service.require_extractor()
-    thresholds = thresholds_of(extractor, skills_threshold, occupations_threshold)
-    options = ExtractOptions(thresholds.skills, thresholds.occupations, max_results, language)
+    options = ExtractOptions(skills_threshold, occupations_threshold, max_results, language)
     [extraction] = await service.extract("extract", [text], options)
-    return extraction, thresholds
+    return extraction, thresholds_of(extractor, skills_threshold, occupations_threshold, extraction.language)
 
 
 def rich_response(
@@ -168,15 +170,16 @@ async def extract_batch(
     check_texts(request.texts, settings)
     language = extraction_language(request.language, settings, service.require_taxonomy())
     extractor = service.require_extractor()
-    thresholds = thresholds_of(extractor, request.skills_threshold, request.occupations_threshold)
     options = ExtractOptions(
-        thresholds.skills,
-        thresholds.occupations,
+        request.skills_threshold,
+        request.occupations_threshold,
         request.max_results,
         language,
         request.infer_occupations,
     )
     results = await service.extract("extract", request.texts, options)
+    # Defaults are per model: those of the request's language (else the primary one's).
+    thresholds = thresholds_of(extractor, request.skills_threshold, request.occupations_threshold, language)
     return BatchExtractResponse(
         results=[format_extraction(i, e) for i, e in enumerate(results)],
         model=service.model_name,
