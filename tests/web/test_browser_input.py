@@ -152,3 +152,18 @@ def test_browser_keyboard_only(page: Any, live_server: LiveServer) -> None:
     text.fill("Cook: store raw food materials and order supplies.")
     text.press("Control+Enter")
     expect(page.locator("#skills .card", has_text="store raw food materials")).to_be_visible()
+
+
+@browser_test
+def test_browser_reads_german_text(page: Any, live_server: LiveServer) -> None:
+    from playwright.sync_api import expect
+
+    open_page(page, live_server)
+    expect(page.locator("#language")).to_have_value("")  # detected by default
+    page.get_by_label("Paste a job ad, CV or course description").fill(
+        "Koch / Köchin (m/w/d) in Vollzeit. Für unser Restaurant suchen wir einen engagierten Koch."
+    )
+    expect(page.locator("#occupations .card", has_text="Koch/Köchin")).to_be_visible()
+    expect(page.locator("#language-detected")).to_have_text("Detected (Deutsch)")
+    expect(page.locator("#summary")).to_contain_text("detected Deutsch")
+    screenshot(page, "german-text.png")

@@ -8,8 +8,9 @@ from typing import Any
 import click
 
 from ..__about__ import __version__
-from ..embedding import resolve_model
+from ..embedding import ModelChoice, resolve_model
 from ..errors import EscoError
+from ..taxonomy import Taxonomy
 from .base import AppContext, EscoGroup, configure_logging, echo_json, pass_app
 from .cache import cache_group, cache_summary, model_summary
 from .extract import extract_command
@@ -84,6 +85,7 @@ def info(app: AppContext, as_json: bool) -> None:
         "taxonomy": app.taxonomy.summary(),
         "model": model_summary(app, choice),
         "cache": cache_summary(app, choice=choice),
+        "languages": languages_summary(app.taxonomy, choice),
     }
     if as_json:
         echo_json(summary)
@@ -110,6 +112,27 @@ def info(app: AppContext, as_json: bool) -> None:
     click.echo(f"Embedding cache: {c['state']}" + (f" at {c['path']}" if c["path"] else ""))
     if c["problem"]:
         click.echo(f"  {c['problem']}")
+    lang = summary["languages"]
+    click.echo(
+        f"Languages matched: {', '.join(lang['matched'])} (labels embedded: {', '.join(lang['embedded'])}"
+        + (f"; other languages read by {lang['multilingual_model']})" if lang["multilingual_model"] else ")")
+    )
+
+
+def languages_summary(taxonomy: Taxonomy, choice: ModelChoice | None) -> dict[str, Any]:
+    """Which languages' labels are matched, embedded and shown, and which model reads which."""
+    from ..extraction.assembly import choose_multilingual_model, label_languages
+
+    spec = choice.location.spec if choice is not None else None
+    other = choose_multilingual_model(spec, taxonomy) if spec is not None else None
+    embedded = list(taxonomy.languages) if spec is not None and spec.multilingual else [taxonomy.language]
+    return {
+        "matched": list(label_languages(taxonomy)),
+        "embedded": embedded,
+        "displayed": list(taxonomy.languages),
+        "multilingual_model": other,
+        "detection": "per text (lingua), unless a language is given",
+    }
 
 
 cli.add_command(taxonomy_group)

@@ -16,14 +16,14 @@ from typing import Literal
 from ..cache.recipe import ViewTable, build_views
 from ..cache.store import CachedVectors, EmbeddingCache
 from ..embedding import Backend, Embedder, LoadedModel
-from ..embedding.registry import USE_MODEL, model_spec
+from ..embedding.registry import USE_MODEL, ModelSpec, model_spec
 from ..paths import EMBEDDINGS_DIR, LEXICAL_DIR, cache_subdir
 from ..taxonomy import Occupation, Skill, Taxonomy, load_taxonomy
 from .lexical import PRIMARY_LANGUAGE
 from .lexical_cache import lexical_index
 from .matching import ConceptIndex
 
-__all__ = ["AUTO", "BUILDING_PHASE", "Assembly", "assemble", "label_languages"]
+__all__ = ["AUTO", "BUILDING_PHASE", "Assembly", "assemble", "choose_multilingual_model", "label_languages"]
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,26 @@ def _cache_phase(
         f"{BUILDING_PHASE} of {model} for ESCO {taxonomy.version} (first run "
         "with this model and taxonomy: this takes minutes; progress in the log)"
     )
+
+
+def choose_multilingual_model(
+    spec: ModelSpec, taxonomy: Taxonomy, requested: str | None = AUTO, *, by_name: bool = True
+) -> str | None:
+    """The model that reads texts in the taxonomy's other languages beside the model of
+    ``spec`` (see :func:`assemble`); ``None`` when that model reads them itself.
+
+    Args:
+        spec: The main model's registry entry.
+        taxonomy: The taxonomy (its label languages).
+        requested: ``"auto"``, a model name, or ``None``.
+        by_name: The main model was loaded by name (not handed over ready-made).
+    """
+    if spec.multilingual or len(label_languages(taxonomy)) < 2:
+        return None  # the model reads every language, or there is no other one
+    if requested == AUTO:
+        automatic = by_name and spec.known and spec.name != USE_MODEL
+        return USE_MODEL if automatic else None
+    return requested
 
 
 def assemble(
@@ -186,12 +206,9 @@ def assemble(
         indexes[name] = ConceptIndex(
             tables[name], vectors.vectors[name], labels, bare_variants=bare_variants, lexical=lexicons
         )
-    spec = model_spec(embedder.model_id)
-    if multilingual_model == AUTO:
-        automatic = loaded is not None and spec.known and not spec.multilingual and spec.name != USE_MODEL
-        multilingual_model = USE_MODEL if automatic else None
-    if multilingual_model is not None and (spec.multilingual or len(label_languages(taxonomy)) < 2):
-        multilingual_model = None  # the model reads every language, or there is no other one
+    multilingual_model = choose_multilingual_model(
+        model_spec(embedder.model_id), taxonomy, multilingual_model, by_name=loaded is not None
+    )
     other_taxonomy = taxonomy
     factory = None
     if multilingual_model is not None:
