@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     device: str | None = Field(
         default=None, description="cpu, cuda, cuda:N or mps. Default: cuda, then mps, then cpu."
     )
+    multilingual_model: str | None = Field(
+        default="auto",
+        description="Model for texts in other languages than English when the model reads only "
+        "English: auto (the bundled multilingual Universal Sentence Encoder), a model name, or "
+        "none (the model reads every language).",
+    )
     backend: Backend = Field(
         default="torch",
         description="torch, or onnx / onnx-int8 for ONNX Runtime on the CPU (needs the onnx extra).",
@@ -127,6 +133,13 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("multilingual_model", mode="before")
+    @classmethod
+    def _none_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in ("", "none", "off"):
+            return None
+        return value
 
 
 @lru_cache

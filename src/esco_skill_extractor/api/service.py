@@ -370,6 +370,7 @@ def load_from_settings(service: ExtractorService) -> SkillExtractor:
         cache_dir=settings.cache_dir,
         show_progress=settings.show_progress,
         on_phase=service.set_phase,
+        multilingual_model=settings.multilingual_model,
     )
     return SkillExtractor.from_assembly(parts, settings.skills_threshold, settings.occupation_threshold)
 

@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..taxonomy import Taxonomy
 from ..taxonomy.index import LabelIndex
 from ..types import Extraction
-from .assembly import Assembly, assemble, label_languages
+from .assembly import AUTO, Assembly, assemble, label_languages
 from .evidence import skill_matches
 from .language import LanguageDetector
 from .lexical import PRIMARY_LANGUAGE
@@ -74,6 +74,10 @@ class SkillExtractor:
         backend: ``"torch"``, or ``"onnx"`` / ``"onnx-int8"`` for ONNX Runtime on the CPU
             (float32, or dynamic int8: about twice as fast; needs the ``onnx`` extra). The
             model is exported once into the cache folder. Ignored when ``embedder`` is given.
+        multilingual_model: The model for texts in other languages than English when
+            ``model`` reads only English: ``"auto"`` picks the bundled multilingual Universal
+            Sentence Encoder (loaded on the first such text), a name picks another, ``None``
+            lets ``model`` read every language.
 
     Example:
         >>> extractor = SkillExtractor(model="all-MiniLM-L6-v2")
@@ -97,6 +101,7 @@ class SkillExtractor:
         show_progress: bool = True,
         segment_cache_size: int = 10_000,
         backend: Backend = "torch",
+        multilingual_model: str | None = AUTO,
     ) -> None:
         for value, name in ((skills_threshold, "skills"), (occupation_threshold, "occupations")):
             if value is not None:
@@ -111,6 +116,7 @@ class SkillExtractor:
             cache_dir=cache_dir,
             dtype=dtype,
             show_progress=show_progress,
+            multilingual_model=multilingual_model,
         )
         self._adopt(parts, skills_threshold, occupation_threshold, config, segment_cache_size)
 
