@@ -143,8 +143,8 @@ def test_browser_filter_sort_copy_and_language(browser: Any, live_server: LiveSe
         expect(page.locator("#toolbar-message")).to_contain_text("Copied")
         copied = page.evaluate("navigator.clipboard.readText()").split()
         assert SQL in copied and SOFTWARE_DEVELOPER in copied
-        # labels in German where the mini ESCO data has them
-        page.get_by_label("Labels in").select_option("de")
+        # the text read as German: labels in German where the mini ESCO data has them
+        page.get_by_label("Language").select_option("de")
         expect(page.locator(f'#occupations .card[data-uri="{SOFTWARE_DEVELOPER}"] .card-label')).to_have_text(
             "Softwareentwickler/Softwareentwicklerin"
         )

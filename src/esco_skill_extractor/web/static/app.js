@@ -424,7 +424,7 @@
     form.append("pdf", file, file.name);
     form.append("rich_data", "true");
     Object.keys(opts).forEach(function (name) {
-      form.append(name, String(opts[name]));
+      if (opts[name] !== null) form.append(name, String(opts[name])); // null: the server decides
     });
     setSourceInfo("Reading " + file.name + "\u2026");
     return send(
