@@ -38,14 +38,20 @@ def _labels(occupation, language: str, primary: str) -> tuple[str, tuple[str, ..
 
 def sample_queries(taxonomy, per_language: int, seed: int = 0) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
     """``(language, occupation URI, alternative label)``: at most one label per occupation and
-    language, distinct from its preferred label in that language."""
+    language, distinct from its preferred label in that language and from each form of its
+    gender pair ("Koch/Köchin" makes neither "Koch" nor "Köchin" a query: that would test
+    only the reading of the pair)."""
+    from esco_skill_extractor.extraction.lexical import label_variants
+
     rng = random.Random(seed)
     queries = []
     for language in taxonomy.languages:
         candidates = []
         for uri, occupation in taxonomy.occupations.items():
             preferred, alternatives = _labels(occupation, language, taxonomy.language)
-            usable = [a for a in alternatives if a and a.casefold() != preferred.casefold()]
+            forms = {v.casefold() for v in label_variants(preferred, bare=False, language=language)}
+            forms.add(preferred.casefold())
+            usable = [a for a in alternatives if a and a.casefold() not in forms]
             if usable:
                 candidates.append((language, uri, rng.choice(sorted(usable))))
         rng.shuffle(candidates)

@@ -158,3 +158,28 @@ def test_the_language_is_detected_and_can_be_overridden(extractor: SkillExtracto
     assert forced.language == "en"
     assert all(o.uri != COOK or o.score < detected.occupations[0].score for o in forced.occupations)
     assert extractor.languages == ("en", "de")
+
+
+@pytest.mark.slow
+def test_a_multilingual_model_embeds_every_labels_language(tiny_bge_m3: Path, tmp_path: Path) -> None:
+    mini = Path(__file__).parents[1] / "data" / "esco_mini"
+    extractor = SkillExtractor(
+        model=str(tiny_bge_m3),
+        device="cpu",
+        taxonomy=load_taxonomy(mini, snapshot=False),
+        cache_dir=tmp_path,
+        show_progress=False,
+    )
+    assert extractor.multilingual_model is None  # bge-m3 reads every language itself
+    assert extractor.cache.manifest["key"]["recipe_name"] == "labels[de,en]+blob"
+    [german] = extractor.extract(["Wir suchen einen Koch (m/w/d)."])
+    assert german.language == "de"
+
+
+@pytest.mark.parametrize(
+    "text", ["Koch", "我们正在招聘一名软件开发人员", "ソフトウェア開発者を募集しています。", "-- // --"]
+)
+def test_short_texts_and_scripts_without_spaces(extractor: SkillExtractor, text: str) -> None:
+    [found] = extractor.extract([text])
+    assert found.text == text and found.language in extractor.languages
+    assert all(text[e.start : e.end] == e.text for m in found.skills for e in m.evidence)
