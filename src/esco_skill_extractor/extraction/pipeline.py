@@ -162,9 +162,10 @@ class SkillExtractor:
             assemble_other = parts.assemble_multilingual
 
             def make_other() -> Engine:
-                return Engine.build(
+                multilingual = Engine.build(
                     assemble_other(), self.config, segment_cache_size, skills_threshold, occupation_threshold
                 )
+                return Engine.fused(primary, multilingual, skills_threshold, occupation_threshold)
 
         self._router = Router(primary, make_other)
         self._skill_list = list(self.taxonomy.skills.values())
