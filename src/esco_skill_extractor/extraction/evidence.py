@@ -21,13 +21,23 @@ Found = dict[int, tuple[float, list[tuple[float, Span]], int]]  # concept -> (be
 
 
 def collect(
-    sentences: Sequence[ScoredSentence], kind: Literal["skill", "occupation"], threshold: float
+    sentences: Sequence[ScoredSentence],
+    kind: Literal["skill", "occupation"],
+    threshold: float,
+    weights: Sequence[float] | None = None,
 ) -> Found:
-    """Per concept: best score, supporting spans (offsets in the text) and best view."""
+    """Per concept: best score, supporting spans (offsets in the text) and best view.
+
+    ``weights``: one per sentence, multiplying its hits' scores (default: 1).
+    """
     found: Found = {}
-    for start, _, scored in sentences:
+    for index, (start, _, scored) in enumerate(sentences):
         hits = scored.skills if kind == "skill" else scored.occupations
-        for concept, score, hit_start, hit_end, hit_view in hits.above(threshold):
+        weight = 1.0 if weights is None else weights[index]
+        if weight <= 0:
+            continue
+        for concept, raw, hit_start, hit_end, hit_view in hits.above(threshold / weight):
+            score = raw * weight
             span = (start + hit_start, start + hit_end)
             best, spans, view = found.get(concept, (-1.0, [], hit_view))
             spans.append((score, span))

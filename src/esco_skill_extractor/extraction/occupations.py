@@ -8,6 +8,7 @@ out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from ..taxonomy import Occupation, Taxonomy
@@ -15,9 +16,39 @@ from ..types import OccupationMatch, SkillMatch
 from .evidence import collect, evidence_spans
 from .scoring import ScoredSentence
 
-__all__ = ["OccupationInference", "skills_support"]
+__all__ = ["OccupationInference", "sentence_weights", "skills_support"]
 
 _INFER_MIN_ESSENTIAL = 2  # essential skills an occupation needs before it is inferred
+_TITLE_WORDS = 15  # a first line this short is the ad's title
+
+#: Phrases that introduce the role an ad is for, per language (any language: all of them).
+_ROLE_PHRASES = re.compile(
+    r"\b(?:we\s+are|we're)\s+(?:looking\s+for|hiring|seeking|recruiting)\b|\bjoin\s+(?:us|our\s+team)\s+as\b"
+    r"|\b(?:wir\s+suchen|suchen\s+wir|zur\s+verstärkung)\b"
+    r"|\b(?:nous\s+recherchons|nous\s+recrutons|recherchons|recrute)\b|\ben\s+tant\s+que\b"
+    r"|\b(?:buscamos|se\s+busca|precisamos|necesitamos|se\s+necesita)\b"
+    r"|\b(?:position|job\s+title|stelle|poste|puesto)\s*:",
+    re.IGNORECASE,
+)
+
+
+def sentence_weights(text: str, sentences: Sequence[ScoredSentence], context_weight: float) -> list[float]:
+    """How much each sentence's occupations count: 1 for the title line (a short first
+    line) and the sentences with a role phrase ("we are looking for", "wir suchen",
+    "nous recherchons", "buscamos" ...), ``context_weight`` for the others; 1 for every
+    sentence when the text has neither (a CV summary, a sentence)."""
+    if context_weight >= 1.0 or not sentences:
+        return [1.0] * len(sentences)
+    newline = text.find("\n")
+    first_line_end = len(text) if newline < 0 else newline
+    title = len(text[:first_line_end].split()) <= _TITLE_WORDS and newline >= 0
+    marked = [
+        (title and start < first_line_end) or bool(_ROLE_PHRASES.search(text, start, end))
+        for start, end, _ in sentences
+    ]
+    if not any(marked):
+        return [1.0] * len(sentences)
+    return [1.0 if m else context_weight for m in marked]
 
 
 def skills_support(
@@ -90,6 +121,8 @@ class OccupationInference:
         threshold: float,
         language: str,
         infer: bool,
+        context_weight: float = 1.0,
+        margin: float = 0.0,
     ) -> list[OccupationMatch]:
         """The occupations of one text scoring at least ``threshold``, best first.
 
@@ -100,8 +133,11 @@ class OccupationInference:
             threshold: The minimum score.
             language: Label language.
             infer: Also infer occupations from the skills.
+            context_weight: See :func:`sentence_weights`.
+            margin: Keep the occupations within this much of the best score (0: all).
         """
-        named = collect(sentences, "occupation", threshold * 0.5 if infer else threshold)
+        weights = sentence_weights(text, sentences, context_weight)
+        named = collect(sentences, "occupation", threshold * 0.5 if infer else threshold, weights)
         skill_scores = {m.uri: m.score for m in skills}
         inferred = self._inferred(skill_scores, set(named)) if infer and skill_scores else {}
         matches = []
@@ -140,4 +176,6 @@ class OccupationInference:
                 )
             )
         matches.sort(key=lambda m: (-m.score, m.uri))
+        if margin > 0 and matches:
+            matches = [m for m in matches if m.score >= matches[0].score - margin]
         return matches

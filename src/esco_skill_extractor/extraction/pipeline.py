@@ -25,7 +25,7 @@ from .evidence import skill_matches
 from .language import LanguageDetector
 from .lexical import PRIMARY_LANGUAGE
 from .matching import MatchConfig
-from .occupations import OccupationInference
+from .occupations import OccupationInference, sentence_weights
 from .routing import Engine, Router
 from .scoring import KEEP
 
@@ -264,7 +264,14 @@ class SkillExtractor:
                 one_concept_per_span=self.config.one_concept_per_span,
             )
             occupations = self._occupations.matches(
-                text, sentences, skills, threshold=occupation_min, language=language, infer=infer_occupations
+                text,
+                sentences,
+                skills,
+                threshold=occupation_min,
+                language=language,
+                infer=infer_occupations,
+                context_weight=self.config.occupation_context_weight,
+                margin=self.config.occupation_margin,
             )
             if max_results is not None:
                 skills, occupations = skills[:max_results], occupations[:max_results]
@@ -424,13 +431,19 @@ class SkillExtractor:
         languages = self._languages(texts, language)
         documents = self._router.score(texts, languages, keep=max(top_k, KEEP))
         out = []
-        for engine, sentences in documents:
+        for text, (engine, sentences) in zip(texts, documents, strict=True):
             table = engine.parts.tables["skills" if kind == "skill" else "occupations"]
+            weights = (
+                sentence_weights(text, sentences, self.config.occupation_context_weight)
+                if kind == "occupation"
+                else [1.0] * len(sentences)
+            )
             best: dict[int, float] = {}
-            for _, _, scored in sentences:
+            for weight, (_, _, scored) in zip(weights, sentences, strict=True):
                 for hit in scored.skills if kind == "skill" else scored.occupations:
-                    if hit.score > best.get(hit.concept, -1.0):
-                        best[hit.concept] = hit.score
+                    score = hit.score * weight
+                    if score > best.get(hit.concept, -1.0):
+                        best[hit.concept] = score
             ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:top_k]
             out.append([(table.uris[c], round(s, 6)) for c, s in ranked])
         return out

@@ -135,14 +135,9 @@ class FusedScorer:
             sentences = []
             for (start, end, a), (start_b, end_b, b) in zip(one, two, strict=True):
                 assert (start, end) == (start_b, end_b)  # both split sentences alike
+                # Occupations: the multilingual model alone (averaging lost on job titles).
                 sentences.append(
-                    (
-                        start,
-                        end,
-                        SentenceHits(
-                            fuse_hits(a.skills, b.skills, keep), fuse_hits(a.occupations, b.occupations, keep)
-                        ),
-                    )
+                    (start, end, SentenceHits(fuse_hits(a.skills, b.skills, keep), b.occupations))
                 )
             out.append(sentences)
         return out

@@ -1,0 +1,61 @@
+"""What an ad is for: the title line and role sentences weigh most; a short list returned."""
+
+from __future__ import annotations
+
+import pytest
+from fixtures_api import COOK, SOFTWARE_DEVELOPER
+from hits_helpers import sentence
+
+from esco_skill_extractor.extraction.occupations import OccupationInference, sentence_weights
+from esco_skill_extractor.taxonomy import Taxonomy
+
+AD = "Software developer (m/w/d)\nOur canteen cook prepares lunch. We offer a team."
+TITLE = (0, 26)
+BODY = (27, 59)
+REST = (60, 74)
+
+
+@pytest.mark.parametrize(
+    ("text", "spans", "expected"),
+    [
+        (AD, [TITLE, BODY, REST], [1.0, 0.5, 0.5]),
+        ("Wir suchen eine Köchin. Sie kochen gern.", [(0, 23), (24, 40)], [1.0, 0.5]),
+        ("Nous recherchons un développeur. Le poste est à Lyon.", [(0, 32), (33, 53)], [1.0, 0.5]),
+        ("Buscamos camarero/a. Horario de tarde.", [(0, 20), (21, 38)], [1.0, 0.5]),
+        ("We are looking for a nurse. Nights and weekends.", [(0, 27), (28, 48)], [1.0, 0.5]),
+        # no title line and no role phrase (a CV summary): every sentence counts fully
+        ("Experienced cook. Worked in hotels.", [(0, 17), (18, 35)], [1.0, 1.0]),
+        # a long first line is not a title
+        (" ".join(["word"] * 20) + "\nMore.", [(0, 99), (100, 105)], [1.0, 1.0]),
+    ],
+)
+def test_title_and_role_sentences_weigh_most(
+    text: str, spans: list[tuple[int, int]], expected: list[float]
+) -> None:
+    sentences = [sentence(start, end) for start, end in spans]
+    assert sentence_weights(text, sentences, 0.5) == expected
+    assert sentence_weights(text, sentences, 1.0) == [1.0] * len(spans)
+
+
+def _index(taxonomy: Taxonomy, uri: str) -> int:
+    return list(taxonomy.occupations).index(uri)
+
+
+def test_the_title_beats_an_occupation_named_in_passing(taxonomy: Taxonomy) -> None:
+    developer, cook = _index(taxonomy, SOFTWARE_DEVELOPER), _index(taxonomy, COOK)
+    sentences = [
+        sentence(*TITLE, occupations=((developer, 0.75, 0, 18, 0),)),
+        sentence(*BODY, occupations=((cook, 0.875, 12, 16, 0),)),
+    ]
+    inference = OccupationInference(taxonomy, list(taxonomy.occupations.values()))
+
+    def ranked(weight: float, margin: float = 0.0) -> list[str]:
+        found = inference.matches(
+            AD, sentences, [], threshold=0.5, language="en", infer=False, context_weight=weight, margin=margin
+        )
+        return [m.uri for m in found]
+
+    assert ranked(1.0) == [COOK, SOFTWARE_DEVELOPER]  # every sentence alike: the higher score
+    assert ranked(0.75) == [SOFTWARE_DEVELOPER, COOK]  # 0.875 * 0.75 < 0.75
+    assert ranked(0.75, margin=0.05) == [SOFTWARE_DEVELOPER]  # the cook is 0.094 behind
+    assert ranked(0.75, margin=0.1) == [SOFTWARE_DEVELOPER, COOK]
