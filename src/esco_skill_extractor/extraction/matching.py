@@ -66,6 +66,9 @@ class MatchConfig:
             score, when the text has such a line (1: every sentence alike).
         occupation_margin: Occupations returned score at least the best one's score minus
             this margin (0: every occupation above the threshold).
+        occupation_document_weight: Share of an occupation's text score that comes from the
+            whole document (the start of the text, encoded once, against the occupation's
+            blob), the rest from its best sentence (0: sentences only).
     """
 
     label_weight: float = 1.0
@@ -81,7 +84,8 @@ class MatchConfig:
     occupation_window_words: int = 2
     # Both measured on the job ads of benchmarks/occupations.py (dev split; README, "Quality").
     occupation_context_weight: float = 0.9
-    occupation_margin: float = 0.15
+    occupation_margin: float = 0.1
+    occupation_document_weight: float = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +214,11 @@ class ConceptIndex:
         self.bm25 = self.lexicons[PRIMARY_LANGUAGE].bm25
 
     # -- dense --------------------------------------------------------------------------------
+    @property
+    def blob_vectors(self) -> np.ndarray:
+        """One float32 vector per concept: its blob view ("labels + description")."""
+        return self._blob_vectors
+
     def coarse(self, queries: np.ndarray) -> np.ndarray:
         """Cosine of each query to each concept's blob view ``(n_queries, n_concepts)``: the
         cheap first pass that picks the concepts :meth:`score_sentence` scores in full."""

@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import numpy as np
+
 from ..taxonomy import Occupation, Taxonomy
 from ..types import OccupationMatch, SkillMatch
 from .evidence import collect, evidence_spans
 from .scoring import ScoredSentence
 
-__all__ = ["OccupationInference", "sentence_weights", "skills_support"]
+__all__ = ["OccupationInference", "blend_document", "sentence_weights", "skills_support"]
 
 _INFER_MIN_ESSENTIAL = 2  # essential skills an occupation needs before it is inferred
 _TITLE_WORDS = 15  # a first line this short is the ad's title
@@ -30,6 +32,13 @@ _ROLE_PHRASES = re.compile(
     r"|\b(?:position|job\s+title|stelle|poste|puesto)\s*:",
     re.IGNORECASE,
 )
+
+
+def blend_document(sentence_score: float, document_score: float, weight: float) -> float:
+    """An occupation's text score: its best sentence's score, blended with the whole
+    document's similarity to it (the document says what the ad is for; a sentence may name
+    an occupation in passing)."""
+    return (1 - weight) * sentence_score + weight * document_score
 
 
 def sentence_weights(text: str, sentences: Sequence[ScoredSentence], context_weight: float) -> list[float]:
@@ -123,6 +132,8 @@ class OccupationInference:
         infer: bool,
         context_weight: float = 1.0,
         margin: float = 0.0,
+        document: np.ndarray | None = None,
+        document_weight: float = 0.0,
     ) -> list[OccupationMatch]:
         """The occupations of one text scoring at least ``threshold``, best first.
 
@@ -135,9 +146,17 @@ class OccupationInference:
             infer: Also infer occupations from the skills.
             context_weight: See :func:`sentence_weights`.
             margin: Keep the occupations within this much of the best score (0: all).
+            document: The whole text's similarity to each occupation (see
+                :func:`blend_document`), or ``None``.
+            document_weight: Its share of a named occupation's text score.
         """
         weights = sentence_weights(text, sentences, context_weight)
         named = collect(sentences, "occupation", threshold * 0.5 if infer else threshold, weights)
+        if document is not None and document_weight > 0:
+            named = {
+                index: (blend_document(score, float(document[index]), document_weight), spans, view)
+                for index, (score, spans, view) in named.items()
+            }
         skill_scores = {m.uri: m.score for m in skills}
         inferred = self._inferred(skill_scores, set(named)) if infer and skill_scores else {}
         matches = []

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, overload
 
+import numpy as np
+
 from ..embedding import Backend, Embedder
 from ..errors import InputError
 from ..taxonomy import Taxonomy
@@ -25,7 +27,7 @@ from .evidence import skill_matches
 from .language import LanguageDetector
 from .lexical import PRIMARY_LANGUAGE
 from .matching import MatchConfig
-from .occupations import OccupationInference, sentence_weights
+from .occupations import OccupationInference, blend_document, sentence_weights
 from .routing import Engine, Router
 from .scoring import KEEP
 
@@ -34,6 +36,7 @@ __all__ = ["SearchHit", "SkillExtractor"]
 logger = logging.getLogger(__name__)
 
 Kind = Literal["skill", "occupation"]
+_DOCUMENT_CANDIDATES = 20  # occupations ranked by the document alone that are scored too
 _Item = TypeVar("_Item")
 
 
@@ -167,7 +170,7 @@ class SkillExtractor:
                 )
                 return Engine.fused(primary, multilingual, skills_threshold, occupation_threshold)
 
-        self._router = Router(primary, make_other)
+        self._router = Router(primary, make_other, segment_cache_size)
         self._skill_list = list(self.taxonomy.skills.values())
         self._occupations = OccupationInference(self.taxonomy, list(self.taxonomy.occupations.values()))
         self._lock = threading.Lock()
@@ -248,7 +251,8 @@ class SkillExtractor:
             raise InputError("max_results must be at least 1")
         languages = self._languages(texts, language)
         documents = self._router.score(texts, languages)
-        out = []
+        whole = self._whole_documents(texts, documents)
+        out: list[Extraction] = []
         for text, language, (engine, sentences) in zip(texts, languages, documents, strict=True):
             skill_min = engine.skills_threshold if skills_threshold is None else skills_threshold
             occupation_min = (
@@ -272,6 +276,8 @@ class SkillExtractor:
                 infer=infer_occupations,
                 context_weight=self.config.occupation_context_weight,
                 margin=self.config.occupation_margin,
+                document=whole[len(out)],
+                document_weight=self.config.occupation_document_weight,
             )
             if max_results is not None:
                 skills, occupations = skills[:max_results], occupations[:max_results]
@@ -422,6 +428,13 @@ class SkillExtractor:
             raise InputError(f"language must be a language code such as 'de', not {language!r}")
         return [language.strip().lower()] * len(texts)
 
+    def _whole_documents(
+        self, texts: Sequence[str], documents: Sequence[tuple[Engine, Any]]
+    ) -> list[np.ndarray | None]:
+        if self.config.occupation_document_weight <= 0:
+            return [None] * len(texts)
+        return self._router.document_scores(texts, [engine for engine, _ in documents])
+
     def _rank(
         self, texts: Sequence[str], top_k: int, kind: Kind, language: str | None = None
     ) -> list[list[tuple[str, float]]]:
@@ -430,7 +443,8 @@ class SkillExtractor:
             raise InputError("top_k must be at least 1")
         languages = self._languages(texts, language)
         documents = self._router.score(texts, languages, keep=max(top_k, KEEP))
-        out = []
+        whole = self._whole_documents(texts, documents) if kind == "occupation" else []
+        out: list[list[tuple[str, float]]] = []
         for text, (engine, sentences) in zip(texts, documents, strict=True):
             table = engine.parts.tables["skills" if kind == "skill" else "occupations"]
             weights = (
@@ -444,6 +458,14 @@ class SkillExtractor:
                     score = hit.score * weight
                     if score > best.get(hit.concept, -1.0):
                         best[hit.concept] = score
+            document = whole[len(out)] if kind == "occupation" else None
+            if document is not None:
+                share = self.config.occupation_document_weight
+                floor = min(best.values(), default=0.0)
+                candidates = set(best) | set(
+                    np.argsort(-document)[: max(top_k, _DOCUMENT_CANDIDATES)].tolist()
+                )
+                best = {c: blend_document(best.get(c, floor), float(document[c]), share) for c in candidates}
             ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:top_k]
             out.append([(table.uris[c], round(s, 6)) for c, s in ranked])
         return out

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from cachetools import LRUCache
 
 from ..embedding.registry import model_spec
 from .assembly import Assembly
@@ -25,6 +26,9 @@ from .matching import Hits, MatchConfig
 from .scoring import KEEP, ScoredSentence, SentenceHits, SentenceScorer
 
 __all__ = ["FUSED_SKILLS_THRESHOLD", "Engine", "FusedScorer", "Router", "fuse_hits"]
+
+_DOCUMENT_CHARS = 1000  # the start of a text says what it is for, inside every model's window
+_DOCUMENTS_REMEMBERED = 1000
 
 #: Skills threshold of the fused scores (English model + multilingual model): the middle of
 #: the F1 plateau on the de/fr/es development translations (mean F1 of the six files:
@@ -157,11 +161,15 @@ class Router:
             primary engine reads every language.
     """
 
-    def __init__(self, primary: Engine, make_other: Callable[[], Engine] | None) -> None:
+    def __init__(self, primary: Engine, make_other: Callable[[], Engine] | None, cache_size: int = 0) -> None:
         self.primary = primary
         self._make_other = make_other
         self._other: Engine | None = None
         self._lock = threading.Lock()
+        # Documents' occupation similarities, remembered like sentences (12 KB each).
+        self._documents: LRUCache[tuple[int, str], np.ndarray] | None = (
+            LRUCache(maxsize=min(cache_size, _DOCUMENTS_REMEMBERED)) if cache_size > 0 else None
+        )
 
     @property
     def engines(self) -> list[Engine]:
@@ -192,7 +200,37 @@ class Router:
                 out[i] = (engine, sentences)
         return [item for item in out if item is not None]
 
+    def document_scores(self, texts: Sequence[str], engines: Sequence[Engine]) -> list[np.ndarray | None]:
+        """Each text's similarity to every occupation: the start of the text, encoded once by
+        the model of its engine, against the occupations' blobs (``None`` for an empty text)."""
+        out: list[np.ndarray | None] = [None] * len(texts)
+        missing: dict[int, list[int]] = {}
+        with self._lock:
+            for i, (text, engine) in enumerate(zip(texts, engines, strict=True)):
+                if not text.strip():
+                    continue
+                found = self._documents.get((id(engine), text[:_DOCUMENT_CHARS])) if self._documents else None
+                if found is None:
+                    missing.setdefault(id(engine), []).append(i)
+                else:
+                    out[i] = found
+        for positions in missing.values():
+            engine = engines[positions[0]]
+            vectors = engine.parts.embedder.embed(
+                [texts[i][:_DOCUMENT_CHARS] for i in positions], kind="query"
+            )
+            scores = vectors @ engine.parts.occupations.blob_vectors.T
+            with self._lock:
+                for row, i in enumerate(positions):
+                    out[i] = scores[row]
+                    if self._documents is not None:
+                        self._documents[id(engine), texts[i][:_DOCUMENT_CHARS]] = scores[row]
+        return out
+
     def clear(self) -> None:
-        """Forget every engine's remembered sentences."""
+        """Forget every engine's remembered sentences and documents."""
         for engine in self.engines:
             engine.scorer.clear()
+        with self._lock:
+            if self._documents is not None:
+                self._documents.clear()
