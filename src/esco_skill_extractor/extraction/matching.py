@@ -67,8 +67,9 @@ class MatchConfig:
         occupation_margin: Occupations returned score at least the best one's score minus
             this margin (0: every occupation above the threshold).
         occupation_document_weight: Share of an occupation's text score that comes from the
-            whole document (the start of the text, encoded once, against the occupation's
-            blob), the rest from its best sentence (0: sentences only).
+            whole document (the mean vector of the sentences in its first 1,000 characters,
+            against the occupation's blob), the rest from its best sentence (0: sentences
+            only).
     """
 
     label_weight: float = 1.0

@@ -170,7 +170,7 @@ class SkillExtractor:
                 )
                 return Engine.fused(primary, multilingual, skills_threshold, occupation_threshold)
 
-        self._router = Router(primary, make_other, segment_cache_size)
+        self._router = Router(primary, make_other)
         self._skill_list = list(self.taxonomy.skills.values())
         self._occupations = OccupationInference(self.taxonomy, list(self.taxonomy.occupations.values()))
         self._lock = threading.Lock()
@@ -433,7 +433,7 @@ class SkillExtractor:
     ) -> list[np.ndarray | None]:
         if self.config.occupation_document_weight <= 0:
             return [None] * len(texts)
-        return self._router.document_scores(texts, [engine for engine, _ in documents])
+        return self._router.document_scores(documents)
 
     def _rank(
         self, texts: Sequence[str], top_k: int, kind: Kind, language: str | None = None

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from cachetools import LRUCache
 
 from ..embedding.registry import model_spec
 from .assembly import Assembly
@@ -27,8 +26,7 @@ from .scoring import KEEP, ScoredSentence, SentenceHits, SentenceScorer
 
 __all__ = ["FUSED_SKILLS_THRESHOLD", "Engine", "FusedScorer", "Router", "fuse_hits"]
 
-_DOCUMENT_CHARS = 1000  # the start of a text says what it is for, inside every model's window
-_DOCUMENTS_REMEMBERED = 1000
+_DOCUMENT_CHARS = 1000  # the start of a text says what it is for
 
 #: Skills threshold of the fused scores (English model + multilingual model): the middle of
 #: the F1 plateau on the de/fr/es development translations (mean F1 of the six files:
@@ -141,7 +139,7 @@ class FusedScorer:
                 assert (start, end) == (start_b, end_b)  # both split sentences alike
                 # Occupations: the multilingual model alone (averaging lost on job titles).
                 sentences.append(
-                    (start, end, SentenceHits(fuse_hits(a.skills, b.skills, keep), b.occupations))
+                    (start, end, SentenceHits(fuse_hits(a.skills, b.skills, keep), b.occupations, b.vector))
                 )
             out.append(sentences)
         return out
@@ -161,15 +159,11 @@ class Router:
             primary engine reads every language.
     """
 
-    def __init__(self, primary: Engine, make_other: Callable[[], Engine] | None, cache_size: int = 0) -> None:
+    def __init__(self, primary: Engine, make_other: Callable[[], Engine] | None) -> None:
         self.primary = primary
         self._make_other = make_other
         self._other: Engine | None = None
         self._lock = threading.Lock()
-        # Documents' occupation similarities, remembered like sentences (12 KB each).
-        self._documents: LRUCache[tuple[int, str], np.ndarray] | None = (
-            LRUCache(maxsize=min(cache_size, _DOCUMENTS_REMEMBERED)) if cache_size > 0 else None
-        )
 
     @property
     def engines(self) -> list[Engine]:
@@ -200,37 +194,23 @@ class Router:
                 out[i] = (engine, sentences)
         return [item for item in out if item is not None]
 
-    def document_scores(self, texts: Sequence[str], engines: Sequence[Engine]) -> list[np.ndarray | None]:
-        """Each text's similarity to every occupation: the start of the text, encoded once by
-        the model of its engine, against the occupations' blobs (``None`` for an empty text)."""
-        out: list[np.ndarray | None] = [None] * len(texts)
-        missing: dict[int, list[int]] = {}
-        with self._lock:
-            for i, (text, engine) in enumerate(zip(texts, engines, strict=True)):
-                if not text.strip():
-                    continue
-                found = self._documents.get((id(engine), text[:_DOCUMENT_CHARS])) if self._documents else None
-                if found is None:
-                    missing.setdefault(id(engine), []).append(i)
-                else:
-                    out[i] = found
-        for positions in missing.values():
-            engine = engines[positions[0]]
-            vectors = engine.parts.embedder.embed(
-                [texts[i][:_DOCUMENT_CHARS] for i in positions], kind="query"
-            )
-            scores = vectors @ engine.parts.occupations.blob_vectors.T
-            with self._lock:
-                for row, i in enumerate(positions):
-                    out[i] = scores[row]
-                    if self._documents is not None:
-                        self._documents[id(engine), texts[i][:_DOCUMENT_CHARS]] = scores[row]
+    @staticmethod
+    def document_scores(documents: Sequence[tuple[Engine, list[ScoredSentence]]]) -> list[np.ndarray | None]:
+        """Each text's similarity to every occupation: the mean vector of its sentences that
+        start in its first ``_DOCUMENT_CHARS`` characters (where an ad says what it is for),
+        against the occupations' blobs of its engine (``None`` without sentence vectors)."""
+        out: list[np.ndarray | None] = []
+        for engine, sentences in documents:
+            vectors = [hits.vector for start, _, hits in sentences if start < _DOCUMENT_CHARS]
+            if not vectors or any(v is None for v in vectors):
+                out.append(None)
+                continue
+            mean = np.mean(np.stack(vectors), axis=0)  # type: ignore[arg-type]
+            norm = float(np.linalg.norm(mean))
+            out.append(engine.parts.occupations.blob_vectors @ (mean / norm) if norm else None)
         return out
 
     def clear(self) -> None:
-        """Forget every engine's remembered sentences and documents."""
+        """Forget every engine's remembered sentences."""
         for engine in self.engines:
             engine.scorer.clear()
-        with self._lock:
-            if self._documents is not None:
-                self._documents.clear()

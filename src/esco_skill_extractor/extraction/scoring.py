@@ -34,10 +34,12 @@ _Sentence = tuple[str, str]  # (language, sentence): the same words read in two 
 
 @dataclass(frozen=True, slots=True)
 class SentenceHits:
-    """Per-sentence hits for skills and occupations (spans relative to the sentence)."""
+    """Per-sentence hits for skills and occupations (spans relative to the sentence), and the
+    sentence's own vector (``None`` where none was kept)."""
 
     skills: Hits
     occupations: Hits
+    vector: np.ndarray | None = None
 
 
 ScoredSentence = tuple[int, int, SentenceHits]  # sentence start, end (in its text), hits
@@ -197,4 +199,7 @@ class SentenceScorer:
                         language,
                     )
                 )
-        return [SentenceHits(s, o) for s, o in zip(results["skills"], results["occupations"], strict=True)]
+        return [
+            SentenceHits(s, o, rows[0].copy())
+            for s, o, rows in zip(results["skills"], results["occupations"], row_vectors, strict=True)
+        ]
