@@ -112,8 +112,8 @@ MODELS: tuple[ModelSpec, ...] = (
         # F1 (TECH/HOUSE) on the dev split: 0.56 -> 0.437/0.430, 0.58 -> 0.444/0.425,
         # 0.60 -> 0.446/0.438, 0.62 -> 0.456/0.433, 0.64 -> 0.462/0.411
         skills_threshold=0.6,
-        # With the 0.1 margin: the gold occupation in the list for 93 % of the dev job ads,
-        # median list 2 (0.40 -> 95 %, 2; 0.50 -> 88 %, 2); benchmarks/occupations.py
+        # With the 0.1 margin: the gold occupation in the list for 90 % of the dev job ads,
+        # median list 2 (benchmarks/occupations.py; README, "Quality")
         occupations_threshold=0.45,
         dim=384,
         bundled=True,
