@@ -7,6 +7,7 @@ Every folder comes from :mod:`esco_skill_extractor.paths`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -193,18 +194,25 @@ def assemble(
         ("occupations", list(taxonomy.occupations.values()), False),
     ):
         labels = _labels(concepts)
-        lexicons = {
-            language: lexical_index(
+        primary = lexical_index(len(concepts), labels, bare_variants=bare_variants, root=lexical_root)
+        lazy = {
+            language: functools.partial(
+                lexical_index,
                 len(concepts),
-                labels if language == PRIMARY_LANGUAGE else _labels(concepts, language),
+                _labels(concepts, language),
                 bare_variants=bare_variants,
                 root=lexical_root,
                 language=language,
             )
-            for language in label_languages(taxonomy)
+            for language in label_languages(taxonomy)[1:]
         }
         indexes[name] = ConceptIndex(
-            tables[name], vectors.vectors[name], labels, bare_variants=bare_variants, lexical=lexicons
+            tables[name],
+            vectors.vectors[name],
+            labels,
+            bare_variants=bare_variants,
+            lexical=primary,
+            lazy_lexical=lazy,
         )
     multilingual_model = choose_multilingual_model(
         model_spec(embedder.model_id), taxonomy, multilingual_model, by_name=loaded is not None

@@ -25,7 +25,8 @@ The weights were chosen on the development split of the skill-linking benchmark 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,6 +174,8 @@ class ConceptIndex:
         lexical: The lexical indexes over ``labels``, when built already (the assembly loads
             them from disk, see :mod:`.lexical_cache`), or one per label language (the
             primary language's over ``labels``); ``None`` builds the primary one here.
+        lazy_lexical: Builders of other languages' indexes, called when a sentence in that
+            language first arrives (English-only input never pays for them).
     """
 
     def __init__(
@@ -183,6 +186,7 @@ class ConceptIndex:
         *,
         bare_variants: bool = True,
         lexical: LexicalIndex | Mapping[str, LexicalIndex] | None = None,
+        lazy_lexical: Mapping[str, Callable[[], LexicalIndex]] | None = None,
     ):
         if len(vectors) != len(table.texts):
             raise ValueError(f"{len(vectors)} vectors for {len(table.texts)} views")
@@ -210,9 +214,22 @@ class ConceptIndex:
             lexical = {lexical.language: lexical}
         if PRIMARY_LANGUAGE not in lexical:
             raise ValueError(f"the lexical indexes need the primary language ({PRIMARY_LANGUAGE})")
-        self.lexicons: Mapping[str, LexicalIndex] = dict(lexical)
+        self.lexicons: dict[str, LexicalIndex] = dict(lexical)
         self.verbatim = self.lexicons[PRIMARY_LANGUAGE].verbatim
         self.bm25 = self.lexicons[PRIMARY_LANGUAGE].bm25
+        self._lazy_lexical = dict(lazy_lexical or {})
+        self._lexical_lock = threading.Lock()
+
+    def lexicon(self, language: str) -> LexicalIndex:
+        """The lexical indexes of ``language`` (built or loaded on first use, for the languages
+        given lazily), else the primary language's."""
+        found = self.lexicons.get(language)
+        if found is None and language in self._lazy_lexical:
+            with self._lexical_lock:
+                found = self.lexicons.get(language)
+                if found is None:
+                    found = self.lexicons[language] = self._lazy_lexical[language]()
+        return found if found is not None else self.lexicons[PRIMARY_LANGUAGE]
 
     # -- dense --------------------------------------------------------------------------------
     @property
@@ -357,7 +374,7 @@ class ConceptIndex:
                 that language and in the primary one (technical terms travel).
         """
         primary = self.lexicons[PRIMARY_LANGUAGE]
-        own = self.lexicons.get(language, primary)
+        own = self.lexicon(language)
         lexical = np.zeros(self.size, dtype=np.float32)
         if config.bm25_weight:
             bm25 = own.bm25_scores(sentence)
