@@ -266,9 +266,12 @@
 
   function options() {
     var max = parseInt(els.maxResults.value, 10);
+    // Untouched sliders leave the thresholds to the server: each model has its own, and the
+    // text's language decides which model reads it.
+    var touched = state.thresholdsTouched;
     return {
-      skills_threshold: parseFloat(els.skillsThreshold.value),
-      occupations_threshold: parseFloat(els.occupationsThreshold.value),
+      skills_threshold: touched ? parseFloat(els.skillsThreshold.value) : null,
+      occupations_threshold: touched ? parseFloat(els.occupationsThreshold.value) : null,
       max_results: clamp(isNaN(max) ? DEFAULT_MAX_RESULTS : max, 1, LIMITS.max_results),
       language: els.language.value || null,
     };
@@ -489,6 +492,10 @@
   }
 
   function render() {
+    if (!state.thresholdsTouched && state.result && state.result.metadata.thresholds) {
+      var used = state.result.metadata.thresholds; // show the thresholds the server used
+      setThresholds(used.skills, used.occupations);
+    }
     var result = state.result;
     if (!result) return clearResults();
     if (state.selected && !findConcept(state.selected)) state.selected = null;
