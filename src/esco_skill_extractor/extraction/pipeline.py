@@ -106,9 +106,7 @@ class SkillExtractor:
         backend: Backend = "torch",
         multilingual_model: str | None = AUTO,
     ) -> None:
-        for value, name in ((skills_threshold, "skills"), (occupation_threshold, "occupations")):
-            if value is not None:
-                _threshold(value, name)  # before any loading
+        _check_thresholds(skills_threshold, occupation_threshold)  # before any loading
         parts = assemble(
             model=model,
             device=device,
@@ -154,9 +152,7 @@ class SkillExtractor:
         self.fallback_reason = parts.fallback_reason
         self.multilingual_model = parts.multilingual_model  # reads the other languages, if any
         self.config = config or MatchConfig()
-        for value, name in ((skills_threshold, "skills"), (occupation_threshold, "occupations")):
-            if value is not None:
-                _threshold(value, name)
+        _check_thresholds(skills_threshold, occupation_threshold)
         primary = Engine.build(parts, self.config, segment_cache_size, skills_threshold, occupation_threshold)
         self.skills_threshold = _threshold(primary.skills_threshold, "skills")
         self.occupation_threshold = _threshold(primary.occupation_threshold, "occupations")
@@ -244,9 +240,7 @@ class SkillExtractor:
             One :class:`Extraction` per text, in order.
         """
         texts = _check_texts(texts)
-        for value, name in ((skills_threshold, "skills"), (occupations_threshold, "occupations")):
-            if value is not None:
-                _threshold(value, name)
+        _check_thresholds(skills_threshold, occupations_threshold)
         if max_results is not None and max_results < 1:
             raise InputError("max_results must be at least 1")
         languages = self._languages(texts, language)
@@ -477,6 +471,13 @@ def _threshold(value: float, name: str) -> float:
     if not 0.0 <= float(value) <= 1.0:
         raise InputError(f"{name} threshold must be in [0, 1], not {value}")
     return float(value)
+
+
+def _check_thresholds(skills: float | None, occupations: float | None) -> None:
+    """Raise :class:`InputError` for a given threshold outside [0, 1] (``None``: the default)."""
+    for value, name in ((skills, "skills"), (occupations, "occupations")):
+        if value is not None:
+            _threshold(value, name)
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:
