@@ -22,6 +22,7 @@ from esco_skill_extractor.embedding import (
     resolve_model,
     select_device,
 )
+from esco_skill_extractor.embedding.spans import embed_with_spans
 from esco_skill_extractor.errors import ModelUnavailable
 
 
@@ -275,6 +276,28 @@ def test_tiny_bge_m3_loads_through_the_same_path(tiny_bge_m3: Path) -> None:
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     again = load_embedder(str(tiny_bge_m3), device="cpu").embedder.embed(texts[:1], kind="passage")
     np.testing.assert_allclose(again[0], vectors[0], atol=1e-6)
+
+
+@pytest.mark.slow
+def test_cls_model_pools_spans_from_one_pass(tiny_bge_m3: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bge-m3's layout (CLS pooling): the text's row is its CLS vector, exactly as ``embed``
+    gives it; a span's row is the mean of the span's own token vectors from the same pass;
+    ``pooled=False`` encodes each span on its own (a CLS vector again)."""
+    monkeypatch.setenv("ESCO_TORCH_PRECISION", "float32")
+    embedder = load_embedder(str(tiny_bge_m3), device="cpu").embedder
+    assert isinstance(embedder, TokenEncoder) and embedder.supports_span_pooling
+    text, spans = "develop web applications with Python", [(0, 7), (8, 24), (30, 36)]
+    [pooled] = embed_with_spans(embedder, [text], [spans])
+    [isolated] = embed_with_spans(embedder, [text], [spans], pooled=False)
+    np.testing.assert_allclose(pooled[0], embedder.embed([text])[0], atol=1e-5)
+    np.testing.assert_allclose(isolated, embedder.embed([text, *(text[a:b] for a, b in spans)]), atol=1e-5)
+    out = embedder.encode_tokens([text])
+    starts, ends = out.offsets[0, :, 0], out.offsets[0, :, 1]
+    for row, (a, b) in enumerate(spans, start=1):
+        inside = out.mask[0] & (ends > starts) & (starts < b) & (ends > a)
+        mean = out.tokens[0][inside].mean(axis=0)
+        np.testing.assert_allclose(pooled[row], mean / np.linalg.norm(mean), atol=1e-5)
+        assert abs(float(pooled[row] @ isolated[row])) < 0.9999  # a different vector: not encoded alone
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ import numpy as np
 
 __all__ = [
     "BACKENDS",
+    "SPAN_POOLING",
     "Backend",
     "Embedder",
     "TextKind",
@@ -76,6 +77,12 @@ class Embedder(Protocol):
         """Return a ``(len(texts), dim)`` float32 array of L2-normalised vectors."""
 
 
+#: Pooling modes whose models get span vectors pooled from one forward pass (see
+#: :mod:`.spans`): for a mean-pooled model the mean of a span's token vectors is the span's
+#: own pooling; for a CLS-pooled one (bge-m3) it is the stand-in that costs no extra pass.
+SPAN_POOLING = ("mean", "cls")
+
+
 @dataclass(frozen=True)
 class TokenOutput:
     """One forward pass over a batch of query texts: what span pooling needs.
@@ -105,8 +112,9 @@ class TokenEncoder(Embedder, Protocol):
 
     @property
     def supports_span_pooling(self) -> bool:
-        """Whether the mean of a span's token vectors stands for the span: the model pools by
-        the mean, has no query prompt, and its tokenizer reports character offsets."""
+        """Whether span vectors may come from the token vectors of one forward pass: the model
+        pools by the mean or by its CLS token (:data:`SPAN_POOLING`), has no query prompt,
+        and its tokenizer reports character offsets."""
 
     def encode_tokens(self, texts: Sequence[str]) -> TokenOutput:
         """Token vectors, pooled vectors, offsets and mask for one batch of texts, as given (no prompt)."""

@@ -35,7 +35,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import ModelUnavailable
-from .base import TextKind, TokenOutput, embed_distinct
+from .base import SPAN_POOLING, TextKind, TokenOutput, embed_distinct
 from .registry import ModelSpec
 
 __all__ = ["OnnxEmbedder", "OnnxVariant", "TokenOutput", "export_dir_for", "export_onnx"]
@@ -348,8 +348,8 @@ class OnnxEmbedder:
 
     @property
     def supports_span_pooling(self) -> bool:
-        """Mean pooling and no query prompt (the tokenizer always gives offsets)."""
-        return not self.spec.prompt("query") and self.pooling == "mean"
+        """Mean or CLS pooling and no query prompt (the tokenizer always gives offsets)."""
+        return not self.spec.prompt("query") and self.pooling in SPAN_POOLING
 
     def encode_tokens(self, texts: Sequence[str]) -> TokenOutput:
         """Token embeddings, pooled vectors, offsets and mask for one batch of texts."""

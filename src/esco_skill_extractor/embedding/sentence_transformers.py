@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelUnavailable
-from .base import Backend, TextKind, TokenOutput, embed_distinct
+from .base import SPAN_POOLING, Backend, TextKind, TokenOutput, embed_distinct
 from .registry import ModelSpec
 
 __all__ = ["PRECISION_ENV", "SentenceTransformerEmbedder"]
@@ -176,7 +176,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def supports_span_pooling(self) -> bool:
-        """Mean pooling, no query prompt and a fast tokenizer (which gives offsets)."""
+        """Mean or CLS pooling, no query prompt and a fast tokenizer (which gives offsets)."""
         if self.spec.prompt("query"):
             return False
         try:
@@ -189,7 +189,7 @@ class SentenceTransformerEmbedder:
             return False
         if isinstance(mode, list | tuple):
             mode = "+".join(mode)
-        return bool(mode == "mean" and getattr(tokenizer, "is_fast", False))
+        return bool(mode in SPAN_POOLING and getattr(tokenizer, "is_fast", False))
 
     def encode_tokens(self, texts: Sequence[str]) -> TokenOutput:
         """Token embeddings, pooled vectors, offsets and mask for one batch of texts.

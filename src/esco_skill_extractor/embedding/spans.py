@@ -2,10 +2,13 @@
 
 For a model with mean pooling, the mean of a span's contextual token embeddings is a good
 vector for the span: it costs nothing beyond encoding the whole text once, where encoding
-every clause and word window on its own costs ten to fifty times more. Models with other
-pooling (CLS, as bge-m3), prompts, or spans that fall past the model's window get spans
-encoded on their own instead, as do embedders that give no token vectors (those that are not
-a :class:`~.base.TokenEncoder`, such as the fake).
+every clause and word window on its own costs ten to fifty times more. A model with CLS
+pooling (bge-m3) gets the same span vectors: the text's own vector stays its CLS vector, and
+a span's is the mean of its contextual tokens, where encoding each span on its own would cost
+a forward pass per span (about three times the work per document of a 24-layer model; see
+``benchmarks/model_cost.py``). Models with prompts, spans that fall past the model's window,
+and embedders that give no token vectors (those that are not a :class:`~.base.TokenEncoder`,
+such as the fake) get spans encoded on their own, as does ``pooled=False``.
 """
 
 from __future__ import annotations
@@ -30,19 +33,25 @@ def supports_span_pooling(embedder: Embedder) -> bool:
 
 
 def embed_with_spans(
-    embedder: Embedder, texts: Sequence[str], spans: Sequence[Spans], *, batch_size: int = 32
+    embedder: Embedder,
+    texts: Sequence[str],
+    spans: Sequence[Spans],
+    *,
+    batch_size: int = 32,
+    pooled: bool = True,
 ) -> list[np.ndarray]:
     """For each text, a ``(1 + len(spans[i]), dim)`` float32 array of unit vectors.
 
     Row 0 is the text's own vector (exactly what ``embed`` returns); row ``j + 1`` is the
-    vector of ``texts[i][spans[i][j][0]:spans[i][j][1]]``.
+    vector of ``texts[i][spans[i][j][0]:spans[i][j][1]]``: pooled from the text's forward
+    pass where the embedder supports it and ``pooled``, else the span encoded on its own.
     """
     if len(texts) != len(spans):
         raise ValueError("one list of spans per text")
     if not texts:
         return []
-    if isinstance(embedder, TokenEncoder) and embedder.supports_span_pooling:
-        return _pooled(embedder, texts, spans, batch_size)
+    if pooled and supports_span_pooling(embedder):
+        return _pooled(embedder, texts, spans, batch_size)  # type: ignore[arg-type]
     return _isolated(embedder, texts, spans, batch_size)
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -71,6 +72,11 @@ class MatchConfig:
             whole document (the mean vector of the sentences in its first 1,000 characters,
             against the occupation's blob), the rest from its best sentence (0: sentences
             only).
+        span_vectors: Where clause and word-window vectors come from: ``"pooled"`` from the
+            sentence's one forward pass (models with mean or CLS pooling and no prompt; others
+            encode spans on their own), or ``"encoded"``: every clause and window encoded on
+            its own (ten to fifty times the encodes; for a CLS-pooled model, vectors of the
+            kind its concept vectors are).
     """
 
     label_weight: float = 1.0
@@ -88,6 +94,11 @@ class MatchConfig:
     occupation_context_weight: float = 0.9
     occupation_margin: float = 0.1
     occupation_document_weight: float = 0.3
+    span_vectors: Literal["pooled", "encoded"] = "pooled"
+
+    def __post_init__(self) -> None:
+        if self.span_vectors not in ("pooled", "encoded"):
+            raise ValueError(f"span_vectors must be 'pooled' or 'encoded', not {self.span_vectors!r}")
 
 
 @dataclass(frozen=True, slots=True)

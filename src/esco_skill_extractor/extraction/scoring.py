@@ -162,6 +162,7 @@ class SentenceScorer:
             self.embedder,
             sentences,
             [rows[1:] + windows for rows, windows in zip(row_spans, window_spans, strict=True)],
+            pooled=self.config.span_vectors == "pooled",
         )
         return _Encoded(row_spans, window_spans, window_words, vectors)
 
