@@ -13,6 +13,7 @@ sparse_linear.pt.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R ids 0..4
@@ -34,13 +35,13 @@ _PHRASES = [
 ]
 
 
-def _corpus() -> list[str]:
+def _corpus(extra: Sequence[str] = ()) -> list[str]:
     verbs = ["plan", "test", "design", "support", "planen", "testen", "concevoir"]
     objects = ["databases", "networks", "budgets", "machines", "Datenbanken", "réseaux"]
-    return _PHRASES + [f"{v} {o}" for v in verbs for o in objects]
+    return _PHRASES + [f"{v} {o}" for v in verbs for o in objects] + list(extra)
 
 
-def _tokenizer(vocab_size: int):  # type: ignore[no-untyped-def]
+def _tokenizer(vocab_size: int, corpus: Sequence[str] = ()):  # type: ignore[no-untyped-def]
     from tokenizers import (
         Tokenizer,
         decoders,
@@ -58,7 +59,7 @@ def _tokenizer(vocab_size: int):  # type: ignore[no-untyped-def]
     trainer = trainers.UnigramTrainer(
         vocab_size=vocab_size, special_tokens=SPECIALS, unk_token="<unk>", show_progress=False
     )
-    tok.train_from_iterator(_corpus(), trainer=trainer)
+    tok.train_from_iterator(_corpus(corpus), trainer=trainer)
     # The trainer's piece order (= token ids) and last score bits vary between runs: sort and
     # round them so the fixture is the same every time.
     spec = json.loads(tok.to_str())
@@ -78,14 +79,28 @@ def _tokenizer(vocab_size: int):  # type: ignore[no-untyped-def]
 
 
 def build_tiny_bge_m3(
-    out: Path, *, hidden: int = 32, layers: int = 2, heads: int = 2, max_len: int = 128, seed: int = 0
+    out: Path,
+    *,
+    hidden: int = 32,
+    layers: int = 2,
+    heads: int = 2,
+    intermediate: int | None = None,
+    max_len: int = 128,
+    vocab_size: int = 400,
+    corpus: Sequence[str] = (),
+    seed: int = 0,
 ) -> Path:
-    """Write the tiny model into ``out`` (created) and return it."""
+    """Write the model into ``out`` (created) and return it.
+
+    The defaults make a tiny model for tests; bge-m3's own shape (``hidden=1024, layers=24,
+    heads=16, intermediate=4096, max_len=8192``, a vocabulary trained on ``corpus``) costs
+    what bge-m3 costs to run (``benchmarks/model_cost.py``).
+    """
     import torch
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
     out.mkdir(parents=True, exist_ok=True)
-    tokenizer = _tokenizer(vocab_size=400)
+    tokenizer = _tokenizer(vocab_size, corpus)
     tokenizer.save(str(out / "tokenizer.json"))
     special = {
         "bos_token": "<s>",
@@ -115,7 +130,7 @@ def build_tiny_bge_m3(
         hidden_size=hidden,
         num_hidden_layers=layers,
         num_attention_heads=heads,
-        intermediate_size=2 * hidden,
+        intermediate_size=intermediate or 2 * hidden,
         max_position_embeddings=max_len + 2,  # XLM-R positions start at pad id + 1
         type_vocab_size=1,
         pad_token_id=1,

@@ -319,3 +319,16 @@ def test_query_precision_follows_the_setting(tiny_bge_m3: Path, monkeypatch: pyt
     monkeypatch.setenv("ESCO_TORCH_PRECISION", "half")
     with pytest.raises(ModelUnavailable, match="ESCO_TORCH_PRECISION must be"):
         load_embedder(str(tiny_bge_m3), device="cpu")
+
+
+def test_passages_run_in_float16_on_a_gpu_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from esco_skill_extractor.embedding.sentence_transformers import _passage_precision
+
+    monkeypatch.delenv("ESCO_TORCH_PRECISION", raising=False)
+    assert (_passage_precision("cuda:0"), _passage_precision("cpu"), _passage_precision("mps")) == (
+        "float16",
+        "float32",
+        "float32",
+    )
+    monkeypatch.setenv("ESCO_TORCH_PRECISION", "float32")
+    assert _passage_precision("cuda") == "float32"  # exact vectors when asked for

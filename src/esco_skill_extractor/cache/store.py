@@ -45,7 +45,7 @@ from ..errors import CacheCorrupted, CacheError, CacheVersionMismatch
 from ..paths import EMBEDDINGS_DIR, cache_subdir
 from . import admin, archive, backup
 from .admin import CacheEntry, CacheStatus, VerifyReport
-from .encoding import TextTable, encode_with_stats
+from .encoding import Progress, TextTable, encode_with_stats
 from .files import (
     file_sha256,
     fsync_path,
@@ -192,6 +192,7 @@ class EmbeddingCache:
         show_progress: bool = True,
         build: bool = True,
         verify: bool = False,
+        on_progress: Progress | None = None,
     ) -> CachedVectors:
         """The vectors of every table's texts: from the cache, or built and cached.
 
@@ -205,6 +206,7 @@ class EmbeddingCache:
             show_progress: Progress bar while building.
             build: Build a missing or unusable cache; when ``False`` raise instead.
             verify: Check full checksums before serving (slower; default is a fast check).
+            on_progress: Called while building: ``(texts done, total, seconds left or None)``.
 
         Returns:
             ``vectors[name][i]`` is the vector of ``tables[name].texts[i]``.
@@ -244,7 +246,7 @@ class EmbeddingCache:
                 logger.info("embeddings for %s were built by another process", key.describe())
                 return cached
             logger.info("building embeddings for %s in %s", key.describe(), path)
-            encoded = encode_with_stats(embedder, tables, dtype, batch_size, show_progress)
+            encoded = encode_with_stats(embedder, tables, dtype, batch_size, show_progress, on_progress)
             self.stats.builds += 1
             self.stats.rebuilds += problem is not None
             self.stats.texts_embedded += encoded.unique
@@ -256,6 +258,7 @@ class EmbeddingCache:
                     "texts_per_second": round(rate, 1) if rate else None,
                     "device": embedder.device,
                     "batch_size": batch_size,
+                    "precision": getattr(embedder, "passage_precision", "float32"),
                 },
             }
             written = self._write_locked(key, encoded.vectors, info)

@@ -191,17 +191,35 @@ def status_command(app: AppContext, dtype: Dtype, legacy_dirs: tuple[Path, ...],
         _print_status(view, view["backups"])
 
 
+_CPU_BATCH = 64
+_GPU_BATCH = 256
+
+
 @cache_group.command("build")
 @click.option("--model", help="Model name or folder (default: the global --model).")
 @click.option("--device", help="cpu, cuda, cuda:N or mps (default: the global --device).")
-@click.option("--batch-size", type=click.IntRange(1, 4096), default=64, show_default=True)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 4096),
+    help=f"Texts per forward pass (default {_CPU_BATCH} on a CPU, {_GPU_BATCH} on a GPU; halved "
+    "automatically when the GPU runs out of memory).",
+)
 @_dtype_option
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 @pass_app
 def build_command(
-    app: AppContext, model: str | None, device: str | None, batch_size: int, dtype: Dtype, progress: bool
+    app: AppContext,
+    model: str | None,
+    device: str | None,
+    batch_size: int | None,
+    dtype: Dtype,
+    progress: bool,
 ) -> None:
-    """Build the cache of the current configuration (or check that it is there)."""
+    """Build the cache of the current configuration (or check that it is there).
+
+    On a GPU (--device cuda) ESCO's texts are encoded under float16 autocast in large
+    batches; `cache export` there and `cache import` on a CPU-only machine serve the result.
+    """
     from ..cache.recipe import build_views
     from ..embedding.registry import model_spec
 
@@ -217,7 +235,7 @@ def build_command(
         taxonomy,
         build_views(taxonomy, multilingual=model_spec(loaded.embedder.model_id).multilingual),
         dtype=dtype,
-        batch_size=batch_size,
+        batch_size=batch_size or (_GPU_BATCH if loaded.embedder.device.startswith("cuda") else _CPU_BATCH),
         show_progress=progress,
     )
     rows = ", ".join(f"{name} {len(v):,}" for name, v in cached.vectors.items())

@@ -10,10 +10,12 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from ..cache.encoding import Progress, describe_duration
 from ..cache.recipe import ViewTable, build_views
 from ..cache.store import CachedVectors, EmbeddingCache
 from ..embedding import Backend, Embedder, LoadedModel
@@ -29,6 +31,7 @@ __all__ = ["AUTO", "BUILDING_PHASE", "Assembly", "assemble", "choose_multilingua
 logger = logging.getLogger(__name__)
 
 BUILDING_PHASE = "building the embedding cache"  # the phase that takes minutes
+_PROGRESS_SECONDS = 2.0  # how often a build's progress reaches on_phase
 
 Phase = Callable[[str], None]
 
@@ -104,6 +107,23 @@ def _cache_phase(
         f"{BUILDING_PHASE} of {model} for ESCO {taxonomy.version} (first run "
         "with this model and taxonomy: this takes minutes; progress in the log)"
     )
+
+
+def _build_progress(model: str, on_phase: Phase | None) -> Progress | None:
+    """Passes the build's progress to ``on_phase`` (a server's ``/health``), every few seconds."""
+    if on_phase is None:
+        return None
+    last = [0.0]
+
+    def progress(done: int, total: int, seconds_left: float | None) -> None:
+        now = time.monotonic()
+        if now - last[0] < _PROGRESS_SECONDS and done < total:
+            return
+        last[0] = now
+        left = f", about {describe_duration(seconds_left)} left" if seconds_left is not None else ""
+        on_phase(f"{BUILDING_PHASE} of {model}: {done:,} of {total:,} texts ({done / total:.0%}){left}")
+
+    return progress
 
 
 def choose_multilingual_model(
@@ -185,7 +205,14 @@ def assemble(
     tables = build_views(taxonomy, multilingual=model_spec(embedder.model_id).multilingual)
     store = EmbeddingCache(cache_subdir(EMBEDDINGS_DIR, cache_dir))
     report(_cache_phase(store, embedder, taxonomy, tables, dtype))
-    vectors = store.load_or_build(embedder, taxonomy, tables, dtype=dtype, show_progress=show_progress)
+    vectors = store.load_or_build(
+        embedder,
+        taxonomy,
+        tables,
+        dtype=dtype,
+        show_progress=show_progress,
+        on_progress=_build_progress(embedder.model_id, on_phase),
+    )
     report("loading the lexical indexes")
     lexical_root = cache_subdir(LEXICAL_DIR, cache_dir)
     indexes = {}
