@@ -2,7 +2,7 @@
 
 TEXTS = [
     "We are hiring a software developer. Python and SQL are required.",
-    "Cook wanted for our kitchen. Teamwork principles, communication.",
+    "We are looking for a cook to prepare food. Teamwork principles, communication.",
     "Experience with Java (computer programming) is a plus.",
     "Python developer. Teamwork principles, communication.",
     "",

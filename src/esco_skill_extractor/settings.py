@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         default=True,
         description="Show a progress bar in the log while building the embedding cache.",
     )
+    stand_in: bool = Field(
+        default=True,
+        description="While the model's embedding cache is built on a first start (hours on a CPU "
+        "for bge-m3), the bundled all-MiniLM-L6-v2 answers, and the model takes over when its "
+        "cache is ready; false: 503 until then.",
+    )
 
     # -- the server ------------------------------------------------------------------------
     host: str = Field(default="127.0.0.1", description="Interface to bind (0.0.0.0: every interface).")

@@ -97,25 +97,20 @@ def test_a_long_build_says_how_to_serve_sooner(
 
 
 def test_the_phase_reports_the_builds_progress(tmp_path: Path) -> None:
-    phases: list[str] = []
-    assemble(
-        embedder=FakeEmbedder(),
-        esco_dir=MINI,
-        cache_dir=tmp_path,
-        show_progress=False,
-        on_phase=phases.append,
-    )
-    progress = [p for p in phases if p.startswith(f"{BUILDING_PHASE} of fake: ")]
+    def phases() -> list[str]:
+        seen: list[str] = []
+        assemble(
+            embedder=FakeEmbedder(),
+            esco_dir=MINI,
+            cache_dir=tmp_path,
+            show_progress=False,
+            on_phase=seen.append,
+        )
+        return seen
+
+    progress = [p for p in phases() if p.startswith(f"{BUILDING_PHASE} of fake: ")]
     assert progress and "texts (100%)" in progress[-1]
-    phases.clear()
-    assemble(
-        embedder=FakeEmbedder(),
-        esco_dir=MINI,
-        cache_dir=tmp_path,
-        show_progress=False,
-        on_phase=phases.append,
-    )
-    assert not any("texts (" in p for p in phases)  # loaded, not built
+    assert not any("texts (" in p for p in phases())  # loaded, not built
 
 
 def test_build_manifest_records_the_precision(cache: EmbeddingCache, mini: Any) -> None:

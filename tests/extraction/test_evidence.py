@@ -96,7 +96,7 @@ def test_matched_label_names_the_label_view_else_the_preferred_label(
     haskell = list(taxonomy.skills.values())[haskell_index]
     label = view_of(skill_views, haskell_index, "Haskell techniques")
     blob = label + 1  # the views of a concept: its labels, then its blob
-    assert skill_views.texts[blob].startswith("Haskell Haskell techniques ")
+    assert skill_views.texts[blob].startswith("Haskell The techniques ")  # preferred label, description
     assert matched_label(skill_views, label, haskell) == "Haskell techniques"
     assert matched_label(skill_views, blob, haskell) == "Haskell"
     assert matched_label(skill_views, -1, haskell) == "Haskell"

@@ -385,6 +385,11 @@ class HealthResponse(BaseModel):
         description="Loading is building the embedding cache (a first run with this model "
         "and taxonomy: minutes).",
     )
+    standing_in_for: str | None = Field(
+        default=None,
+        description="The model whose embedding cache is being built while this one (the bundled "
+        "model) answers; it takes over when ready.",
+    )
     languages: list[str] = Field(
         default_factory=list, description="Languages of labels in this ESCO data, once loaded."
     )

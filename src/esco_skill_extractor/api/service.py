@@ -116,6 +116,7 @@ class ExtractorService:
         self.error = ""
         self.taxonomy: Taxonomy | None = None
         self.extractor: SkillExtractor | None = None
+        self.standing_in_for: str | None = None  # the model whose cache is built meanwhile
         self.created = time.time()
         self.load_seconds: float | None = None
         self._loader = loader or load_from_settings
@@ -141,8 +142,10 @@ class ExtractorService:
 
     @property
     def building_embeddings(self) -> bool:
-        """Loading is building the embedding cache (minutes on a first run)."""
-        return self.state == "loading" and self.phase.startswith(BUILDING_PHASE)
+        """Loading is building the embedding cache (minutes on a first run), while nothing or
+        a stand-in answers."""
+        loading = self.state == "loading" or self.standing_in_for is not None
+        return loading and self.phase.startswith(BUILDING_PHASE)
 
     # -- loading ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -166,14 +169,31 @@ class ExtractorService:
     def set_taxonomy(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
 
+    def stand_in(self, extractor: SkillExtractor, building: str) -> None:
+        """Answer with ``extractor`` while the cache of the model ``building`` is built; the
+        extractor the loader returns takes over when it is ready."""
+        self.standing_in_for = building
+        self._ready(extractor, time.time() - self.created)
+        logger.warning(
+            "%s answers while the embedding cache of %s is built; %s takes over when it is ready",
+            extractor.model_name,
+            building,
+            building,
+        )
+
     def _load(self) -> None:
         started = time.perf_counter()
         try:
             extractor = self._loader(self)
         except Exception as exc:  # noqa: BLE001 - reported by /health, never raised
-            self.state = "failed"
             self.error = str(exc) if isinstance(exc, EscoError) else (f"{type(exc).__name__}: {exc}")
             self.phase = "failed"
+            if self.standing_in_for is not None:  # the stand-in goes on answering
+                self.error = f"{self.standing_in_for} could not be loaded: {self.error}"
+                self.standing_in_for = None
+                logger.error("%s; %s goes on answering", self.error, self.model_name)
+                return
+            self.state = "failed"
             logger.error(
                 "the extractor could not be loaded: %s",
                 self.error,
@@ -183,6 +203,8 @@ class ExtractorService:
         self._ready(extractor, time.perf_counter() - started)
 
     def _ready(self, extractor: SkillExtractor, seconds: float) -> None:
+        if self.extractor is not None and self.standing_in_for is not None:
+            self.standing_in_for = None  # the model takes over from its stand-in
         self.extractor = extractor
         self.taxonomy = extractor.taxonomy
         self.load_seconds = seconds
@@ -350,8 +372,10 @@ class ExtractorService:
 
 def load_from_settings(service: ExtractorService) -> SkillExtractor:
     """Build the extractor the settings describe, reporting each step to ``service``."""
+    from ..embedding import load_embedder
+    from ..embedding.registry import BUNDLED_MODEL, model_spec
     from ..extraction import SkillExtractor
-    from ..extraction.assembly import assemble
+    from ..extraction.assembly import assemble, cache_ready
     from ..taxonomy import load_taxonomy
 
     settings = service.settings
@@ -362,16 +386,34 @@ def load_from_settings(service: ExtractorService) -> SkillExtractor:
         import torch
 
         torch.set_num_threads(settings.threads)
-    parts = assemble(
-        model=settings.model,
-        device=settings.device,
-        backend=settings.backend,
-        taxonomy=taxonomy,
-        cache_dir=settings.cache_dir,
-        show_progress=settings.show_progress,
-        on_phase=service.set_phase,
-        multilingual_model=settings.multilingual_model,
+    service.set_phase(f"loading the model {settings.model or '(default)'}")
+    loaded = load_embedder(
+        settings.model, device=settings.device, backend=settings.backend, cache_dir=settings.cache_dir
     )
+    options: dict[str, Any] = {
+        "device": settings.device,
+        "backend": settings.backend,
+        "taxonomy": taxonomy,
+        "cache_dir": settings.cache_dir,
+        "show_progress": settings.show_progress,
+        "on_phase": service.set_phase,
+        "multilingual_model": settings.multilingual_model,
+    }
+    model = loaded.embedder.model_id
+    if (
+        settings.stand_in
+        and not model_spec(model).bundled
+        and not cache_ready(loaded.embedder, taxonomy, cache_dir=settings.cache_dir)
+    ):
+        service.set_phase(
+            f"loading the bundled model {BUNDLED_MODEL} to answer while {model}'s cache is built"
+        )
+        stand_in = assemble(model=BUNDLED_MODEL, **options)
+        service.stand_in(
+            SkillExtractor.from_assembly(stand_in, settings.skills_threshold, settings.occupation_threshold),
+            model,
+        )
+    parts = assemble(loaded=loaded, **options)
     return SkillExtractor.from_assembly(parts, settings.skills_threshold, settings.occupation_threshold)
 
 

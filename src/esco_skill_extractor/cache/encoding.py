@@ -236,9 +236,10 @@ def _out_of_memory(exc: BaseException) -> bool:
 def _smaller_batch(embedder: Embedder, batch_size: int, exc: BaseException) -> int:
     """Half the batch after running out of memory; a clear error when one text is too much."""
     if batch_size <= 1:
+        elsewhere = "" if embedder.device.startswith("cpu") else ", or build on the CPU (--device cpu)"
         raise CacheError(
             f"{embedder.model_id} ran out of memory on {embedder.device} embedding one text at a "
-            "time; free the device's memory, or build on another device (--device cpu)"
+            f"time; free the device's memory{elsewhere}"
         ) from exc
     _release_gpu_memory()
     smaller = batch_size // 2

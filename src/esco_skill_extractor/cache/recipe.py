@@ -1,7 +1,11 @@
 """The recipe that turns each ESCO concept into the texts that are embedded ("views").
 
 A concept is embedded several times: its preferred label, each alternative label and a
-"blob" (labels and description together). Scores take the best label view and add the
+"blob": its preferred label and description (the labels alone for a concept without a
+description). The alternative labels stay out of the blob, as they are views of their own:
+a blob of every label and the description (the PyPI package's, recipe version 1) cost 2.8
+times as much to embed with the bundled model for the same development-split quality
+(README, "Models and the embedding cache"). Scores take the best label view and add the
 blob view (see :mod:`esco_skill_extractor.extraction.matching`). For a multilingual model
 the labels in every language of the taxonomy are views too (the blob stays in the primary
 language); the recipe's name then lists those languages ("labels[de,en,es,fr]+blob"). The
@@ -21,10 +25,10 @@ from ..taxonomy import Occupation, Skill, Taxonomy
 __all__ = ["RECIPE_NAME", "RECIPE_VERSION", "VIEW_BLOB", "VIEW_LABEL", "ViewTable", "build_views"]
 
 RECIPE_NAME = "labels+blob"
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"
 
 VIEW_LABEL = 0  # preferred or alternative label
-VIEW_BLOB = 1  # "label alt1 alt2 ... description", as the PyPI package embeds a concept
+VIEW_BLOB = 1  # "preferred label description": one vector per concept
 
 _BLOB_CHARS = 1500  # long descriptions add nothing past the model's window; keeps encodes fast
 
@@ -45,7 +49,10 @@ class ViewTable:
 
 
 def _blob(concept: Skill | Occupation) -> str:
-    return " ".join([*concept.all_labels, concept.description])[:_BLOB_CHARS].strip()
+    words = (
+        [concept.preferred_label, concept.description] if concept.description.strip() else concept.all_labels
+    )
+    return " ".join(words)[:_BLOB_CHARS].strip()
 
 
 def _labels(concept: Skill | Occupation, languages: Sequence[str]) -> dict[str, None]:

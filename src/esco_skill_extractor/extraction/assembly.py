@@ -26,7 +26,15 @@ from .lexical import PRIMARY_LANGUAGE
 from .lexical_cache import lexical_index
 from .matching import ConceptIndex
 
-__all__ = ["AUTO", "BUILDING_PHASE", "Assembly", "assemble", "choose_multilingual_model", "label_languages"]
+__all__ = [
+    "AUTO",
+    "BUILDING_PHASE",
+    "Assembly",
+    "assemble",
+    "cache_ready",
+    "choose_multilingual_model",
+    "label_languages",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +94,23 @@ def label_languages(taxonomy: Taxonomy) -> tuple[str, ...]:
     """The languages whose labels are matched: the primary one first, then every language
     the taxonomy has labels in."""
     return (PRIMARY_LANGUAGE, *sorted(set(taxonomy.languages) - {PRIMARY_LANGUAGE, taxonomy.language}))
+
+
+def cache_ready(
+    embedder: Embedder,
+    taxonomy: Taxonomy,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    dtype: Literal["float16", "float32"] = "float16",
+) -> bool:
+    """Whether ``embedder``'s embedding cache for ``taxonomy`` is on disk (no build needed)."""
+    store = EmbeddingCache(cache_subdir(EMBEDDINGS_DIR, cache_dir))
+    tables = build_views(taxonomy, multilingual=model_spec(embedder.model_id).multilingual)
+    try:
+        key = store.key_for(embedder, taxonomy, tables, dtype=dtype)
+    except Exception:  # noqa: BLE001 - an unusual embedder: let the build decide
+        return False
+    return (store.path_for(key) / "manifest.json").is_file()
 
 
 def _cache_phase(

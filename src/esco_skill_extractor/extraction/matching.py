@@ -9,7 +9,7 @@ For a sentence with clauses and word windows (1-4 words), the score of a concept
     score     = semantic + bm25_weight * bm25 / max(bm25) + verbatim_boost * hit
 
 clipped to [0, 1]. ``max_label_sim`` is the best cosine over the preferred and alternative
-labels; ``blob_sim`` the cosine to "labels + description"; ``hit`` is 1 when a label
+labels; ``blob_sim`` the cosine to "preferred label + description"; ``hit`` is 1 when a label
 occurs verbatim (term for term) in the sentence. A label found verbatim also counts as a
 window whose vector is the label's own cached view, so an exact mention scores high
 however long its sentence is.
@@ -47,7 +47,7 @@ class MatchConfig:
 
     Attributes:
         label_weight: Weight of the best label view.
-        blob_weight: Weight of the "labels + description" view.
+        blob_weight: Weight of the "preferred label + description" view.
         sentence_weight: Share of the whole sentence against its best clause or window.
         bm25_weight: Weight of BM25 over the concept's labels (normalised per sentence).
         verbatim_boost: Added when a label occurs verbatim in the sentence.
@@ -245,7 +245,7 @@ class ConceptIndex:
     # -- dense --------------------------------------------------------------------------------
     @property
     def blob_vectors(self) -> np.ndarray:
-        """One float32 vector per concept: its blob view ("labels + description")."""
+        """One float32 vector per concept: its blob view ("preferred label + description")."""
         return self._blob_vectors
 
     def coarse(self, queries: np.ndarray) -> np.ndarray:

@@ -107,7 +107,9 @@ async def health(service: ServiceDep) -> Response:
     the answer is 503 with status "loading" and ``detail`` saying what is being done
     (``building_embeddings`` is true while the embedding cache is built); if loading
     failed, 503 with status "failed" and the reason. ``fallback_used`` says that the
-    bundled model stands in for the default one (``fallback_reason``: why).
+    bundled model stands in for the default one (``fallback_reason``: why). On a first start
+    with a model whose cache takes long to build, the bundled model answers meanwhile: 200,
+    ``standing_in_for`` names the model being prepared and ``detail`` the build's progress.
     """
     body = health_status(service)
     status = 200 if service.state == "healthy" else 503
@@ -118,8 +120,10 @@ async def health(service: ServiceDep) -> Response:
 def health_status(service: ExtractorService) -> HealthResponse:
     """What ``/health`` answers (the web page renders the same)."""
     taxonomy = service.taxonomy
-    if service.state == "healthy":
-        detail = "ready"
+    if service.standing_in_for is not None:
+        detail = f"{service.model_name} answers until {service.standing_in_for} is ready: {service.phase}"
+    elif service.state == "healthy":
+        detail = f"ready; {service.error}" if service.error else "ready"
     elif service.state == "failed":
         detail = service.error
     else:
@@ -142,6 +146,7 @@ def health_status(service: ExtractorService) -> HealthResponse:
         fallback_reason=extractor.fallback_reason if extractor else "",
         bundled_model=bool(extractor and model_spec(extractor.model_name).bundled),
         building_embeddings=service.building_embeddings,
+        standing_in_for=service.standing_in_for,
         languages=list(taxonomy.languages) if taxonomy else [],
     )
 

@@ -32,6 +32,10 @@
     fallbackModel: $("fallback-model"),
     fallbackReason: $("fallback-reason"),
     bundledNote: $("bundled-note"),
+    standInNote: $("stand-in-note"),
+    standInModel: $("stand-in-model"),
+    standInTarget: $("stand-in-target"),
+    standInProgress: $("stand-in-progress"),
     form: $("extract-form"),
     text: $("text"),
     charCount: $("char-count"),
@@ -203,7 +207,11 @@
     els.fallbackNote.hidden = !health.fallback_used;
     els.fallbackModel.textContent = health.model;
     els.fallbackReason.textContent = health.fallback_reason || "";
-    els.bundledNote.hidden = !health.bundled_model || health.fallback_used;
+    els.bundledNote.hidden = !health.bundled_model || health.fallback_used || !!health.standing_in_for;
+    els.standInNote.hidden = !health.standing_in_for;
+    els.standInModel.textContent = health.model;
+    els.standInTarget.textContent = health.standing_in_for || "";
+    els.standInProgress.textContent = health.standing_in_for ? health.detail : "";
     if (health.languages && health.languages.length) {
       Array.prototype.forEach.call(els.language.options, function (option) {
         if (!option.value) return; // "Detected"
@@ -225,11 +233,15 @@
         return response.json();
       })
       .then(function (health) {
+        var before = state.health;
         renderStatus(health);
         if (health.status === "healthy") {
           var wasReady = state.ready;
+          var tookOver = !!(before && before.standing_in_for && !health.standing_in_for);
           state.ready = true;
-          if (!wasReady || state.pending) onReady(health);
+          if (!wasReady || state.pending || tookOver) onReady(health);
+          // a stand-in answers: keep watching until the model takes over
+          if (health.standing_in_for) state.pollTimer = setTimeout(pollHealth, POLL_DELAY * 2);
         } else {
           state.ready = false;
           if (health.status === "loading") state.pollTimer = setTimeout(pollHealth, POLL_DELAY);
