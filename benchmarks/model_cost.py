@@ -22,6 +22,7 @@ Usage::
 
     python benchmarks/model_cost.py [--data ../shared/benchmark] [--shape bge-m3|quick]
         [--device cpu|cuda] [--ads 3] [--calibration 256] [--batch-size 64] [--json]
+        [--model-dir DIR] [--esco-dir DIR] [--precision float32|auto]
 
 ``--shape quick`` (2 layers, hidden 64) runs in seconds and keeps the code path alive in the
 tests.
@@ -178,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--model-dir", type=Path, help="where the shaped model is kept (default: the user cache)"
     )
+    parser.add_argument("--esco-dir", type=Path, help="ESCO CSVs (default: the built-in ESCO)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", choices=("float32", "auto"), default="float32")
     parser.add_argument("--ads", type=int, default=3)
@@ -196,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from esco_skill_extractor.paths import cache_subdir
     from esco_skill_extractor.taxonomy import load_taxonomy
 
-    taxonomy = load_taxonomy()
+    taxonomy = load_taxonomy(args.esco_dir)
     tables = build_views(taxonomy, multilingual=True)
     texts = list(dict.fromkeys(t for table in tables.values() for t in table.texts))
     folder = args.model_dir or cache_subdir("benchmarks") / f"{args.shape}-shaped"

@@ -1,0 +1,45 @@
+"""The benchmarks' code paths stay alive: each runs in a quick mode on the test taxonomy."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MINI = ROOT / "tests" / "data" / "esco_mini"
+
+
+@pytest.mark.slow
+def test_model_cost_runs_on_a_small_shape(tmp_path: Path) -> None:
+    data = tmp_path / "benchmark"
+    data.mkdir()
+    with open(data / "dev_annotations.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sentence", "label"])
+        for i in range(12):
+            writer.writerow(
+                [f"Sentence {i}: we need Python, SQL and teamwork, and a cook for the kitchen.", "x"]
+            )
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "model_cost.py"),
+        *("--shape", "quick", "--data", str(data), "--esco-dir", str(MINI)),
+        *("--model-dir", str(tmp_path / "model"), "--ads", "2", "--calibration", "40", "--json"),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["shape"] == "quick" and report["ads"] == 2
+    assert set(report["seconds_per_ad"]) == {"fragments", "pooled", "encoded"}
+    assert all(seconds > 0 for seconds in report["seconds_per_ad"].values())
+    assert report["ratio_to_fragments"]["fragments"] == 1.0
+    recipe = report["recipe"]
+    assert recipe["name"].startswith("labels[") and recipe["texts"] >= recipe["distinct_texts"] > 40
+    assert recipe["tokens"] > recipe["distinct_texts"]  # at least <s> and </s> around each
+    assert report["calibration"]["texts"] == 40 and report["build_hours_estimate"] > 0
+    assert (tmp_path / "model" / "model.safetensors").is_file()  # built once, kept for the next run
