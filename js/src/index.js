@@ -13,7 +13,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { endianness } from 'node:os';
 import path from 'node:path';
 
-import { env, pipeline } from '@huggingface/transformers';
+import { AutoModel, AutoTokenizer, Tensor, env } from '@huggingface/transformers';
 
 /** The newest export format this client reads. */
 export const FORMAT_VERSION = 1;
@@ -245,17 +245,15 @@ export async function loadExport(dir, options = {}) {
   env.allowLocalModels = true;
   env.useFSCache = false;
   env.localModelPath = root + path.sep;
-  let extractor;
+  let tokenizer;
+  let encoder;
   try {
-    extractor = await pipeline('feature-extraction', model.folder, {
-      local_files_only: true,
-      dtype: 'fp32',
-      device: 'cpu',
-    });
+    tokenizer = await AutoTokenizer.from_pretrained(model.folder, { local_files_only: true });
+    encoder = await AutoModel.from_pretrained(model.folder, { local_files_only: true, dtype: 'fp32', device: 'cpu' });
   } catch (error) {
     throw new ExportError(`the model in ${path.join(root, model.folder)} cannot be loaded: ${/** @type {Error} */ (error).message}`);
   }
-  return new EscoSearch(root, manifest, tables, extractor);
+  return new EscoSearch(root, manifest, tables, tokenizer, encoder);
 }
 
 /** Embeds texts and searches ESCO concepts, as the Python library does. Build one with {@link loadExport}. */
@@ -264,18 +262,42 @@ export class EscoSearch {
    * @param {string} dir
    * @param {any} manifest
    * @param {Record<string, Table>} tables
-   * @param {any} extractor A transformers.js feature-extraction pipeline.
+   * @param {any} tokenizer A transformers.js tokenizer.
+   * @param {any} encoder A transformers.js model whose graph returns token vectors.
    */
-  constructor(dir, manifest, tables, extractor) {
+  constructor(dir, manifest, tables, tokenizer, encoder) {
     /** The export folder. */
     this.dir = dir;
     /** The parsed manifest.json. */
     this.manifest = manifest;
     /** @type {Record<string, Table>} */
     this.tables = tables;
-    this.extractor = extractor;
+    this.tokenizer = tokenizer;
+    this.encoder = encoder;
+    /** The token limit, special tokens included (as in Python). */
+    this.maxLength = /** @type {number} */ (manifest.model.max_seq_length);
     /** Vector dimensions. */
     this.dim = /** @type {number} */ (manifest.model.dim);
+  }
+
+  /**
+   * Token ids of one text, truncated as the Python tokenizers do: the text's tokens are cut
+   * so that they and the special tokens fit the limit. (transformers.js cuts the finished
+   * sequence instead, which drops the closing special token of a long text.)
+   *
+   * @param {string} text
+   * @returns {number[]}
+   */
+  tokenIds(text) {
+    const full = this.tokenizer.encode(text);
+    if (full.length <= this.maxLength) return full;
+    const bare = this.tokenizer.encode(text, { add_special_tokens: false });
+    const specials = full.length - bare.length;
+    let start = 0;
+    while (start < specials && !bare.every((id, i) => full[start + i] === id)) start++;
+    if (start > specials) throw new Error('cannot locate the text between its special tokens');
+    const keep = Math.max(0, this.maxLength - specials);
+    return [...full.slice(0, start), ...bare.slice(0, keep), ...full.slice(start + bare.length)];
   }
 
   /**
@@ -291,13 +313,46 @@ export class EscoSearch {
     }
     const { model } = this.manifest;
     const prompt = model.query_prompt || '';
+    const ids = texts.map((t) => this.tokenIds(prompt + t));
+    // Longest first, as Python batches: little padding.
+    const order = Array.from(ids.keys()).sort((a, b) => ids[b].length - ids[a].length || a - b);
     /** @type {Float32Array[]} */
-    const out = [];
-    for (let start = 0; start < texts.length; start += batchSize) {
-      const batch = texts.slice(start, start + batchSize).map((t) => prompt + t);
-      const tensor = await this.extractor(batch, { pooling: model.pooling, normalize: Boolean(model.normalize) });
-      const data = /** @type {Float32Array} */ (tensor.data);
-      for (let i = 0; i < batch.length; i++) out.push(Float32Array.from(data.subarray(i * this.dim, (i + 1) * this.dim)));
+    const out = new Array(texts.length);
+    const dim = this.dim;
+    const pad = BigInt(model.pad_token_id ?? 0);
+    for (let start = 0; start < order.length; start += batchSize) {
+      const rows = order.slice(start, start + batchSize);
+      const width = Math.max(...rows.map((r) => ids[r].length));
+      const inputIds = new BigInt64Array(rows.length * width).fill(pad);
+      const mask = new BigInt64Array(rows.length * width);
+      rows.forEach((r, i) => {
+        ids[r].forEach((id, j) => {
+          inputIds[i * width + j] = BigInt(id);
+          mask[i * width + j] = 1n;
+        });
+      });
+      const outputs = await this.encoder({
+        input_ids: new Tensor('int64', inputIds, [rows.length, width]),
+        attention_mask: new Tensor('int64', mask, [rows.length, width]),
+      });
+      const tokens = /** @type {Float32Array} */ ((outputs.token_embeddings ?? outputs.last_hidden_state).data);
+      rows.forEach((r, i) => {
+        const vector = new Float64Array(dim);
+        const base = i * width * dim;
+        if (model.pooling === 'cls') {
+          for (let k = 0; k < dim; k++) vector[k] = tokens[base + k];
+        } else {
+          const count = ids[r].length;
+          for (let j = 0; j < count; j++) {
+            for (let k = 0; k < dim; k++) vector[k] += tokens[base + j * dim + k];
+          }
+          for (let k = 0; k < dim; k++) vector[k] /= Math.max(count, 1e-9);
+        }
+        let norm = 0;
+        for (let k = 0; k < dim; k++) norm += vector[k] * vector[k];
+        norm = model.normalize ? Math.max(Math.sqrt(norm), 1e-12) : 1;
+        out[r] = Float32Array.from(vector, (x) => x / norm);
+      });
     }
     return out;
   }
@@ -350,4 +405,80 @@ export class EscoSearch {
     const [vector] = await this.embed([text]);
     return this.searchVector(vector, options);
   }
+}
+
+/**
+ * @typedef {object} ParityReport
+ * @property {number} texts How many texts were compared.
+ * @property {number} minCosine The lowest cosine between a Node vector and its Python vector.
+ * @property {number} agreement Share of texts whose top-k skills and top-k occupations are
+ *   the same concepts in the same order as in Python.
+ * @property {Record<string, number>} agreementByKind The same share per kind.
+ * @property {{text: string, cosine: number}[]} worst The texts with the lowest cosines.
+ * @property {{text: string, kind: string, python: string[], node: string[]}[]} disagreements
+ */
+
+/**
+ * Compare this runtime with Python on the export's parity set (parity.json).
+ *
+ * @param {EscoSearch} esco
+ * @returns {Promise<ParityReport>}
+ * @throws {ExportError} parity.json is missing, or belongs to another export.
+ */
+export async function checkParity(esco) {
+  const file = path.join(esco.dir, esco.manifest.parity?.file ?? 'parity.json');
+  if (!existsSync(file)) throw new ExportError(`${file} is missing (export again)`);
+  const parity = readJson(file);
+  if (parity.format_version > FORMAT_VERSION) {
+    throw new ExportError(`${file} has format ${parity.format_version}, newer than this client reads (${FORMAT_VERSION})`);
+  }
+  if (parity.model_id !== esco.manifest.model.id || parity.taxonomy_hash !== esco.manifest.taxonomy.hash) {
+    throw new ExportError(
+      `${file} was made for ${parity.model_id} and taxonomy ${parity.taxonomy_hash}, ` +
+        `but the export holds ${esco.manifest.model.id} and ${esco.manifest.taxonomy.hash} (export again)`,
+    );
+  }
+  /** @type {{text: string, vector: number[], top: Record<string, [string, number][]>}[]} */
+  const items = parity.texts;
+  const vectors = await esco.embed(items.map((item) => item.text));
+  const kinds = Object.keys(esco.tables);
+  /** @type {Record<string, number>} */
+  const agreeing = Object.fromEntries(kinds.map((k) => [k, 0]));
+  let agreeingTexts = 0;
+  let minCosine = Infinity;
+  /** @type {{text: string, cosine: number}[]} */
+  const cosines = [];
+  /** @type {ParityReport['disagreements']} */
+  const disagreements = [];
+  items.forEach((item, i) => {
+    let dot = 0;
+    let norm = 0;
+    for (let j = 0; j < esco.dim; j++) {
+      dot += vectors[i][j] * item.vector[j];
+      norm += item.vector[j] * item.vector[j];
+    }
+    const cosine = dot / Math.sqrt(norm);
+    cosines.push({ text: item.text, cosine });
+    minCosine = Math.min(minCosine, cosine);
+    let all = true;
+    for (const kind of kinds) {
+      const python = item.top[kind].map(([uri]) => uri);
+      const node = esco.searchVector(vectors[i], { kind: /** @type {Kind} */ (kind), topK: parity.top_k }).map((m) => m.uri);
+      if (python.length === node.length && python.every((uri, k) => uri === node[k])) agreeing[kind] += 1;
+      else {
+        all = false;
+        disagreements.push({ text: item.text, kind, python, node });
+      }
+    }
+    if (all) agreeingTexts += 1;
+  });
+  cosines.sort((a, b) => a.cosine - b.cosine);
+  return {
+    texts: items.length,
+    minCosine,
+    agreement: agreeingTexts / items.length,
+    agreementByKind: Object.fromEntries(kinds.map((k) => [k, agreeing[k] / items.length])),
+    worst: cosines.slice(0, 3),
+    disagreements,
+  };
 }

@@ -294,6 +294,7 @@ def write_export(
                 "onnx_file": ONNX_FILE,
                 "onnx_dtype": "float32",
                 "inputs": onnx_key.get("inputs", []),
+                "pad_token_id": onnx_key.get("pad_token_id"),
                 "onnx_export": {k: onnx_key.get(k) for k in ("export_version", "opset", "versions")},
             },
             "taxonomy": {
