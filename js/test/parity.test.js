@@ -15,13 +15,13 @@ test('Node gives the vectors and the top-5 concepts Python gave', async () => {
   const { model, taxonomy, vectors } = esco.manifest;
   console.log(
     `parity: ${model.id} (${model.pooling} pooling, ${vectors.dtype} vectors), ESCO ${taxonomy.version}: ` +
-      `${report.texts} texts, min cosine ${report.minCosine.toFixed(6)}, ` +
+      `${report.texts} texts, min cosine ${report.minCosine.toFixed(7)}, ` +
       `identical top-5 ${(100 * report.agreement).toFixed(1)}% ` +
       `(${Object.entries(report.agreementByKind)
         .map(([kind, share]) => `${kind} ${(100 * share).toFixed(1)}%`)
         .join(', ')})`,
   );
-  for (const { text, cosine } of report.worst) console.log(`  lowest cosine ${cosine.toFixed(6)}: ${JSON.stringify(text.slice(0, 60))}`);
+  for (const { text, cosine } of report.worst) console.log(`  lowest cosine ${cosine.toFixed(7)}: ${JSON.stringify(text.slice(0, 60))}`);
   for (const d of report.disagreements.slice(0, 5)) {
     console.log(`  top-5 differs (${d.kind}) for ${JSON.stringify(d.text.slice(0, 60))}`);
   }

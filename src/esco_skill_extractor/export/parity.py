@@ -67,8 +67,8 @@ SENTENCES: tuple[tuple[str, str], ...] = (
     ("es", "Análisis de datos financieros y elaboración de presupuestos."),
 )
 
-_LABELS_PER_KIND = 120  # skills; occupations get a third of it
-_OTHER_LANGUAGE_LABELS = 40
+_LABELS_PER_KIND = 150  # skills; occupations get a third of it
+_OTHER_LANGUAGE_LABELS = 60
 _LONG_TEXTS = 3
 
 T = TypeVar("T")
