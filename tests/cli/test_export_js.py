@@ -27,7 +27,15 @@ def run(*args: str) -> Any:
 
 def export(esco_mini: Path, cache: Path, out: Path, model: str, *extra: str) -> Path:
     result = run(
-        "--esco-dir", str(esco_mini), "--cache-dir", str(cache), "export-js", str(out), "--model", model, *extra
+        "--esco-dir",
+        str(esco_mini),
+        "--cache-dir",
+        str(cache),
+        "export-js",
+        str(out),
+        "--model",
+        model,
+        *extra,
     )
     assert result.exit_code == 0, result.output
     return out
@@ -44,7 +52,9 @@ def minilm_export(esco_mini: Path, cache: Path, tmp_path_factory: pytest.TempPat
 
 
 @pytest.fixture(scope="module")
-def bge_export(esco_mini: Path, cache: Path, tiny_bge_m3: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def bge_export(
+    esco_mini: Path, cache: Path, tiny_bge_m3: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     out = tmp_path_factory.mktemp("js") / "bge"
     return export(esco_mini, cache, out, str(tiny_bge_m3), "--dtype", "float32")
 
@@ -87,8 +97,16 @@ def test_the_export_holds_what_transformers_js_and_the_client_need(minilm_export
     info = read_export(minilm_export, model_id="all-MiniLM-L6-v2", full=True)
     manifest = info.manifest
     model = manifest["model"]
-    assert (model["pooling"], model["normalize"], model["max_seq_length"], model["dim"]) == ("mean", True, 256, 384)
-    assert manifest["taxonomy"]["version"] == "1.2.0-mini" and manifest["taxonomy"]["languages"] == ["en", "de"]
+    assert (model["pooling"], model["normalize"], model["max_seq_length"], model["dim"]) == (
+        "mean",
+        True,
+        256,
+        384,
+    )
+    assert manifest["taxonomy"]["version"] == "1.2.0-mini" and manifest["taxonomy"]["languages"] == [
+        "en",
+        "de",
+    ]
     assert manifest["recipe"]["name"] == "labels+blob" and manifest["vectors"]["dtype"] == "float16"
     assert manifest["parity"]["onnx_python_min_cosine"] > 0.9999
     for name in ("config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"):
@@ -107,9 +125,14 @@ def test_the_export_holds_what_transformers_js_and_the_client_need(minilm_export
     assert len(parity["texts"]) >= 100
     first = parity["texts"][0]
     assert len(first["vector"]) == 384 and len(first["top"]["skills"]) == 5
-    assert parity["model_id"] == "all-MiniLM-L6-v2" and parity["taxonomy_hash"] == manifest["taxonomy"]["hash"]
+    assert (
+        parity["model_id"] == "all-MiniLM-L6-v2" and parity["taxonomy_hash"] == manifest["taxonomy"]["hash"]
+    )
     python = next(t for t in parity["texts"] if t["text"] == "Python (computer programming)")
-    assert python["top"]["skills"][0][0] == "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d"
+    assert (
+        python["top"]["skills"][0][0]
+        == "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d"
+    )
 
 
 @pytest.mark.slow
@@ -137,7 +160,9 @@ def test_check_accepts_its_own_export_and_names_what_differs(
     assert ok.exit_code == 0 and "a complete export of all-MiniLM-L6-v2 for ESCO 1.2.0-mini" in ok.output
     other = run(*base, str(minilm_export), "--model", str(tiny_bge_m3), "--check")
     assert other.exit_code == 2 and "exported for model 'all-MiniLM-L6-v2'" in other.output
-    full = run("--cache-dir", str(cache), "export-js", str(minilm_export), "--model", "all-MiniLM-L6-v2", "--check")
+    full = run(
+        "--cache-dir", str(cache), "export-js", str(minilm_export), "--model", "all-MiniLM-L6-v2", "--check"
+    )
     assert full.exit_code == 2 and "ESCO version '1.2.0-mini', not '1.2.0'" in full.output
     assert "Traceback" not in full.output
 

@@ -133,9 +133,7 @@ def _check_files(path: Path, files: dict[str, Any], full: bool) -> None:
 
 
 def _mismatch(path: Path, what: str, found: str, wanted: str) -> ExportError:
-    return ExportError(
-        f"{path} was exported for {what} {found}, not {wanted}; export again with this {what}"
-    )
+    return ExportError(f"{path} was exported for {what} {found}, not {wanted}; export again with this {what}")
 
 
 def read_export(

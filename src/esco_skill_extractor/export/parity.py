@@ -131,7 +131,10 @@ def parity_texts(taxonomy: Taxonomy) -> list[ParityText]:
         'skill-label'
     """
     texts: list[ParityText] = []
-    texts += [ParityText(t, "skill-label", taxonomy.language) for t in _labels(taxonomy.skills.values(), _LABELS_PER_KIND)]
+    texts += [
+        ParityText(t, "skill-label", taxonomy.language)
+        for t in _labels(taxonomy.skills.values(), _LABELS_PER_KIND)
+    ]
     texts += [
         ParityText(t, "occupation-label", taxonomy.language)
         for t in _labels(taxonomy.occupations.values(), _LABELS_PER_KIND // 3)
