@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 
-import { ExportError, FORMAT, FORMAT_VERSION, decodeVectors, loadExport, readManifest } from '../src/index.js';
+import { ExportError, FORMAT, FORMAT_VERSION, checkParity, decodeVectors, loadExport, readManifest } from '../src/index.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'esco-js-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -78,4 +78,15 @@ test('float16 and float32 little-endian bytes decode', () => {
   single.writeFloatLE(-3, 4);
   assert.deepEqual(Array.from(decodeVectors(single, 'float32')), [0.25, -3]);
   assert.throws(() => decodeVectors(half, 'int8'), ExportError);
+});
+
+test('a parity set from another export is refused', async () => {
+  const dir = folder('parity');
+  const manifest = readManifest(dir);
+  const esco = /** @type {any} */ ({ dir, manifest, tables: {}, dim: 4 });
+  await assert.rejects(checkParity(esco), /parity.json is missing/);
+  writeFileSync(path.join(dir, 'parity.json'), JSON.stringify({ format_version: 1, model_id: 'BAAI/bge-m3', taxonomy_hash: 'abc', texts: [] }));
+  await assert.rejects(checkParity(esco), (e) => e instanceof ExportError && /made for BAAI\/bge-m3.*but the export holds all-MiniLM-L6-v2/.test(e.message));
+  writeFileSync(path.join(dir, 'parity.json'), JSON.stringify({ format_version: FORMAT_VERSION + 1 }));
+  await assert.rejects(checkParity(esco), /newer than this client reads/);
 });

@@ -103,6 +103,17 @@ def _model_files(onnx: OnnxEmbedder, max_length: int, target: Path) -> dict[str,
     source = onnx.path
     if source is None:
         raise ExportError(f"the source folder of {onnx.model_id} is unknown")
+    extra = sorted(
+        p.name
+        for p in onnx.export_path.iterdir()
+        if p.name not in {"model.onnx", "tokenizer.json", "export.json"}
+    )
+    if extra:  # a graph over 2 GB keeps its weights in side files, which this layout lacks
+        raise ExportError(
+            f"the ONNX graph of {onnx.model_id} stores its weights outside model.onnx "
+            f"({', '.join(extra[:3])}{' ...' if len(extra) > 3 else ''}); "
+            "export-js supports graphs under 2 GB"
+        )
     (target / "onnx").mkdir(parents=True)
     shutil.copyfile(onnx.export_path / "model.onnx", target / ONNX_FILE)
     shutil.copyfile(onnx.export_path / "tokenizer.json", target / "tokenizer.json")
