@@ -289,12 +289,12 @@ export class EscoSearch {
    * @returns {number[]}
    */
   tokenIds(text) {
-    const full = this.tokenizer.encode(text);
+    const full = /** @type {number[]} */ (this.tokenizer.encode(text));
     if (full.length <= this.maxLength) return full;
-    const bare = this.tokenizer.encode(text, { add_special_tokens: false });
+    const bare = /** @type {number[]} */ (this.tokenizer.encode(text, { add_special_tokens: false }));
     const specials = full.length - bare.length;
     let start = 0;
-    while (start < specials && !bare.every((id, i) => full[start + i] === id)) start++;
+    while (start <= specials && !bare.every((id, i) => full[start + i] === id)) start++;
     if (start > specials) throw new Error('cannot locate the text between its special tokens');
     const keep = Math.max(0, this.maxLength - specials);
     return [...full.slice(0, start), ...bare.slice(0, keep), ...full.slice(start + bare.length)];

@@ -21,7 +21,9 @@ test('Node gives the vectors and the top-5 concepts Python gave', async () => {
         .map(([kind, share]) => `${kind} ${(100 * share).toFixed(1)}%`)
         .join(', ')})`,
   );
-  for (const { text, cosine } of report.worst) console.log(`  lowest cosine ${cosine.toFixed(7)}: ${JSON.stringify(text.slice(0, 60))}`);
+  for (const { text, cosine } of report.worst) {
+    console.log(`  lowest cosine ${cosine.toFixed(7)} (1 - cosine = ${(1 - cosine).toExponential(1)}): ${JSON.stringify(text.slice(0, 60))}`);
+  }
   for (const d of report.disagreements.slice(0, 5)) {
     console.log(`  top-5 differs (${d.kind}) for ${JSON.stringify(d.text.slice(0, 60))}`);
   }
