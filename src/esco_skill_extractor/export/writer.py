@@ -228,6 +228,10 @@ def write_export(
     onnx = load_embedder(reference.model_id, backend="onnx", cache_dir=cache_dir).embedder
     if not isinstance(onnx, OnnxEmbedder) or onnx.revision != reference.revision:
         raise ExportError(f"the ONNX export of {reference.model_id} does not match the torch model")
+    if onnx.pooling not in ("mean", "cls"):
+        raise ExportError(
+            f"the JavaScript client pools by mean or cls; {onnx.model_id} pools by {onnx.pooling}"
+        )
     spec = model_spec(reference.model_id)
     tables = dict(build_views(taxonomy, multilingual=spec.multilingual))
     report("loading the concept vectors (built once per model and taxonomy)")
