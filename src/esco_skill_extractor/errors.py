@@ -14,6 +14,9 @@ Every error the library raises on purpose derives from :class:`EscoError`::
     │   ├── CacheVersionMismatch    a cache was built for another model, taxonomy or recipe
     │   ├── CacheCorrupted          files are missing, truncated or fail their checksums
     │   └── LegacyCacheError        a legacy (pickled) cache cannot be converted
+    ├── ExportError                 a JavaScript export folder is missing files, is newer
+    │                               than this version reads, or was made for another model
+    │                               or taxonomy
     └── InputError                  bad input to extraction (wrong type, too long)
 
 The CLI turns these into one-line messages with exit code 2; the HTTP API maps them to
@@ -28,6 +31,7 @@ __all__ = [
     "CacheVersionMismatch",
     "ConceptNotFound",
     "EscoError",
+    "ExportError",
     "InputError",
     "LegacyCacheError",
     "ModelError",
@@ -85,6 +89,11 @@ class CacheCorrupted(CacheError):
 
 class LegacyCacheError(CacheError):
     """A legacy cache file cannot be converted."""
+
+
+class ExportError(EscoError):
+    """A JavaScript export folder cannot be written or used: files missing or altered, a
+    format newer than this version reads, or made for another model or taxonomy."""
 
 
 class InputError(EscoError, ValueError):

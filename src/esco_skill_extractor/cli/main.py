@@ -13,6 +13,7 @@ from ..errors import EscoError
 from ..taxonomy import Taxonomy
 from .base import AppContext, EscoGroup, configure_logging, echo_json, pass_app
 from .cache import cache_group, cache_summary, model_summary
+from .export import export_js_command
 from .extract import extract_command
 from .serve import serve_command
 from .taxonomy import taxonomy_group
@@ -139,6 +140,7 @@ cli.add_command(taxonomy_group)
 cli.add_command(extract_command)
 cli.add_command(cache_group)
 cli.add_command(serve_command)
+cli.add_command(export_js_command)
 
 
 def main() -> None:
