@@ -25,6 +25,7 @@ from ..schemas import (
     ExtractionMetadata,
     ExtractRequest,
     RichResponse,
+    Text,
     Thresholds,
 )
 from ..service import ExtractOptions, ExtractorService
@@ -196,7 +197,7 @@ async def extract_batch(
     summary="Skill URIs of each text (PyPI-compatible)",
 )
 async def extract_skills(
-    texts: Annotated[list[str], Body(examples=[_PYPI_EXAMPLE])],
+    texts: Annotated[list[Text], Body(examples=[_PYPI_EXAMPLE])],
     service: ServiceDep,
     settings: SettingsDep,
 ) -> list[list[str]]:
@@ -216,7 +217,7 @@ async def extract_skills(
     summary="Occupation URIs of each text (PyPI-compatible)",
 )
 async def extract_occupations(
-    texts: Annotated[list[str], Body(examples=[_PYPI_EXAMPLE])],
+    texts: Annotated[list[Text], Body(examples=[_PYPI_EXAMPLE])],
     service: ServiceDep,
     settings: SettingsDep,
 ) -> list[list[str]]:
