@@ -77,11 +77,12 @@ def make_pdf(pages: list[list[str]]) -> bytes:
     return out.getvalue()
 
 
-def encrypt_pdf(data: bytes, password: str = "secret") -> bytes:
+def encrypt_pdf(data: bytes, password: str = "secret", algorithm: str = "RC4-128") -> bytes:
+    """``data`` encrypted; ``password=""``: an owner password only (it opens without one)."""
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
-    writer.encrypt(user_password=password, owner_password="owner-" + password)
+    writer.encrypt(user_password=password, owner_password="owner-" + password, algorithm=algorithm)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
