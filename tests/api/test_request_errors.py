@@ -138,11 +138,11 @@ def test_unexpected_errors_answer_a_generic_500(
     monkeypatch.setattr(extractor, "extract", broken)
     with caplog.at_level(logging.ERROR):
         response = client.post(
-            "/extract-rich", json={"text": "x"}, headers={"Origin": "https://front.example"}
+            "/extract-rich", json={"text": "x"}, headers={"Origin": "http://localhost:3000"}
         )
     detail = assert_error(response, 500, "server log")
     assert "secret" not in response.text and "RuntimeError" not in response.text
-    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["access-control-allow-origin"] == "http://localhost:3000"
     assert "secret internals" in caplog.text and "Traceback" in caplog.text
     assert detail
     # the server keeps answering

@@ -104,7 +104,7 @@ def test_serve_with_workers_passes_settings_through_the_environment(
     assert options["factory"] is True and options["workers"] == 2
     assert os.environ["ESCO_MODEL"] == "all-MiniLM-L6-v2"
     assert os.environ["ESCO_SKILLS_THRESHOLD"] == "0.5"
-    assert json.loads(os.environ["ESCO_CORS_ORIGINS"]) == ["*"]
+    assert json.loads(os.environ["ESCO_CORS_ORIGINS"]) == ["http://localhost:3000", "http://127.0.0.1:3000"]
     assert Settings().skills_threshold == 0.5  # what a worker will read
 
 
