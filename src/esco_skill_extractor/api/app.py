@@ -96,7 +96,7 @@ def build_api(
             logger.info("loading the extractor in the background; /health answers 503 until it is ready")
         service.start()
         yield
-        service.stop()
+        service.stop(settings.shutdown_timeout)
 
     app = FastAPI(
         title="ESCO Skill Extractor",
