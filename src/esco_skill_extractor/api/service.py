@@ -172,7 +172,10 @@ class ExtractorService:
 
     # -- loading ----------------------------------------------------------------------------
     def start(self) -> None:
-        """Start loading in a background thread (once; nothing to do when already ready)."""
+        """Start loading in a background thread (once; nothing to do when already ready);
+        after a :meth:`stop`, accept work again (an app's lifespan may run more than once)."""
+        with self._ready_jobs:
+            self._stopping = False
         if self.state != "loading" or self._thread is not None:
             return
         self._thread = threading.Thread(target=self._load, name="esco-loader", daemon=True)
