@@ -139,6 +139,10 @@ def _read_pdf(data: bytes, max_pages: int, budget: _Budget) -> Document:
             raise
         except Exception as exc:  # noqa: BLE001
             logger.info("PDF page %d unreadable: %s: %s", number, type(exc).__name__, exc)
+            if type(exc).__name__ == "LimitReachedError":  # pypdf's own limits (pypdf >= 6)
+                raise UploadError(
+                    f"Page {number} of the PDF is too complex to read (too many drawing operations).", 413
+                ) from None
             raise UploadError(f"Page {number} of the PDF cannot be read: the file is corrupt.") from None
         budget.add(len(text) + 1)
         texts.append(text)
