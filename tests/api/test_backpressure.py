@@ -238,3 +238,18 @@ def test_shutdown_answers_the_queue_and_ends_the_worker(
     assert "queued" not in gate.seen
     with pytest.raises(HTTPException, match="shutting down"):
         asyncio.run(service.extract("extract", ["after"], OPTIONS))
+
+
+def test_rounds_reach_every_waiting_request(extractor: SkillExtractor) -> None:
+    from esco_skill_extractor.api import service as module
+
+    service = ExtractorService(Settings(), Metrics(), extractor=extractor)
+    jobs = [module._Job("extract", [f"text {i}-{j}" for j in range(40)], OPTIONS, None) for i in range(8)]
+    service._pending.extend(jobs)
+    served: list[set[int]] = []
+    for _ in range(4):
+        with service._ready_jobs:
+            served.append({jobs.index(piece.job) for piece in service._take_round()})
+    # 64 texts a round, 16 per request: 4 requests a round, every request within 2 rounds
+    assert served[0] == {0, 1, 2, 3} and served[1] == {4, 5, 6, 7}
+    assert served[2] == {0, 1, 2, 3} and served[3] == {4, 5, 6, 7}

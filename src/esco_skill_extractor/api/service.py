@@ -358,11 +358,14 @@ class ExtractorService:
 
     def _take_round(self) -> list[_Slice]:
         """One slice of each waiting request, round-robin, within the round's budget (under
-        the lock). Requests not finished go to the back of the queue."""
+        the lock). Requests the budget did not reach go first next round; those served and
+        not finished go behind them."""
         slices: list[_Slice] = []
         texts = chars = 0
-        for _ in range(len(self._pending)):
-            job = self._pending.popleft()
+        waiting = list(self._pending)
+        self._pending.clear()
+        served: list[_Job] = []  # not finished: after those this round did not reach
+        for job in waiting:
             if job.cancelled:
                 continue
             if slices and (texts >= _BATCH_TEXTS or chars >= _BATCH_CHARS):
@@ -388,7 +391,8 @@ class ExtractorService:
             texts += len(piece.texts)
             chars += _cost(piece.texts)
             if job.taken < len(job.texts):
-                self._pending.append(job)
+                served.append(job)
+        self._pending.extend(served)
         return slices
 
     def _process(self, slices: list[_Slice]) -> None:
