@@ -40,7 +40,13 @@ ERRORS: dict[int | str, dict[str, object]] = {
         "model": ErrorResponse,
         "description": "Malformed JSON, a wrong type, a threshold outside [0, 1], or an unknown language.",
     },
-    503: {"model": ErrorResponse, "description": "The model is still loading."},
+    401: {"model": ErrorResponse, "description": "No valid API key (when ESCO_API_KEYS is set)."},
+    429: {"model": ErrorResponse, "description": "Over the rate limit (when ESCO_RATE_LIMIT is set)."},
+    503: {
+        "model": ErrorResponse,
+        "description": "The model is still loading, the queue is full (Retry-After), or the "
+        "request passed its deadline.",
+    },
 }
 
 _PYPI_EXAMPLE = ["We are looking for a software engineer with experience in Java and Python."]
