@@ -77,11 +77,12 @@ def make_pdf(pages: list[list[str]]) -> bytes:
     return out.getvalue()
 
 
-def encrypt_pdf(data: bytes, password: str = "secret") -> bytes:
+def encrypt_pdf(data: bytes, password: str = "secret", algorithm: str = "RC4-128") -> bytes:
+    """``data`` encrypted; ``password=""``: an owner password only (it opens without one)."""
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
-    writer.encrypt(user_password=password, owner_password="owner-" + password)
+    writer.encrypt(user_password=password, owner_password="owner-" + password, algorithm=algorithm)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -100,4 +101,60 @@ def make_docx(paragraphs: list[str], table: list[list[str]] | None = None) -> by
                 grid.cell(r, c).text = value
     out = io.BytesIO()
     document.save(out)
+    return out.getvalue()
+
+
+def docx_bomb(inflated_mb: int = 190) -> bytes:
+    """A small .docx whose word/document.xml inflates to about ``inflated_mb`` MB of text."""
+    import zipfile
+
+    ns = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    paragraph = b"<w:p><w:r><w:t>" + b"Python developer " * 500 + b"</w:t></w:r></w:p>"
+    count = inflated_mb * 1_000_000 // len(paragraph)
+    head = f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{ns}"><w:body>'.encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("word/document.xml", "w", force_zip64=True) as stream:
+            stream.write(head)
+            block = paragraph * 1000
+            for _ in range(count // 1000):
+                stream.write(block)
+            stream.write(b"</w:body></w:document>")
+    return out.getvalue()
+
+
+def pdf_bomb(pages: int = 100, operators: int = 900_000) -> bytes:
+    """A small PDF whose pages share one compressed content stream of ``operators`` text
+    operators: slow to extract, page after page."""
+    import zlib
+
+    body = b"BT /F1 12 Tf 72 720 Td " + b"(a) Tj 1 0 Td " * operators + b"ET"
+    packed = zlib.compress(body, 9)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(packed), packed),
+    ]
+    page_ids = []
+    for _ in range(pages):
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 3 0 R >> >> >>"
+        )
+        page_ids.append(len(objects))
+    kids = b" ".join(b"%d 0 R" % i for i in page_ids)
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(page_ids))
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, obj in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, obj))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
     return out.getvalue()

@@ -26,7 +26,9 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_settings_defaults_match_the_contract() -> None:
     settings = Settings()
     assert (settings.port, settings.max_text_chars) == (9000, 100_000)
-    assert settings.cors_origins == ["*"] and settings.cors_headers == ["*"]
+    assert settings.cors_origins == ["http://localhost:3000", "http://127.0.0.1:3000"]
+    assert settings.cors_headers == ["Authorization", "Content-Type", "skip_zrok_interstitial"]
+    assert settings.api_keys == [] and settings.rate_limit is None
     assert settings.cors_methods == ["GET", "POST", "OPTIONS"]
 
 

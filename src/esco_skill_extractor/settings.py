@@ -111,21 +111,76 @@ class Settings(BaseSettings):
         default=10_000_000, ge=1, description="Largest uploaded document (bytes); larger: 413."
     )
     max_pdf_pages: int = Field(default=100, ge=1, description="Most pages of an uploaded PDF; more: 413.")
+    document_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        description="Seconds of CPU an uploaded PDF or DOCX may take to read (in a separate "
+        "process, killed past it); longer: 422.",
+    )
+    document_memory_mb: int = Field(
+        default=1024,
+        ge=64,
+        description="Memory (MB) of the process that reads an uploaded document; more: 413.",
+    )
+
+    # -- load and time -----------------------------------------------------------------------
+    request_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a request may take, from its first byte; work still queued or "
+        "running then is dropped and the answer is 503 (408 while the body was still arriving).",
+    )
+    max_queue_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="Refuse extraction with 503 and Retry-After at once when the model's queue "
+        "already holds this many seconds of work (estimated from the measured throughput).",
+    )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has to send a request's headers (slow clients are "
+        "disconnected); the body counts against ESCO_REQUEST_TIMEOUT.",
+    )
+    shutdown_timeout: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds a stopping server (SIGTERM, Ctrl+C) lets requests in flight finish.",
+    )
+
+    # -- access ------------------------------------------------------------------------------
+    api_keys: _List = Field(
+        default=[],
+        repr=False,
+        description="API keys (comma-separated); when set, every endpoint but /, /health, /ui "
+        "and the docs needs 'Authorization: Bearer <key>' (else 401). Never logged.",
+    )
+    rate_limit: str | None = Field(
+        default=None,
+        description="Requests allowed per API key (per client IP without keys), in the "
+        "notation of the limits library: '60/minute', '10/second;500/hour'; more: 429.",
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve /metrics without a key when ESCO_API_KEYS is set (default: it needs one).",
+    )
 
     # -- CORS ------------------------------------------------------------------------------
     cors_origins: _List = Field(
-        default=["*"], description="Origins allowed to call the API from a browser ('*': any)."
+        default=["http://localhost:3000", "http://127.0.0.1:3000"],
+        description="Origins allowed to call the API from a browser ('*': any). Default: the "
+        "Next.js front end in development; the page at /ui needs none (same origin).",
     )
     cors_methods: _List = Field(
         default=["GET", "POST", "OPTIONS"], description="HTTP methods allowed cross-origin."
     )
     cors_headers: _List = Field(
-        default=["*"],
-        description="Request headers allowed cross-origin ('*': any, e.g. the front "
-        "end's skip_zrok_interstitial).",
+        default=["Authorization", "Content-Type", "skip_zrok_interstitial"],
+        description="Request headers allowed cross-origin ('*': any); the default has the front "
+        "end's skip_zrok_interstitial and the API key's Authorization.",
     )
 
-    @field_validator("cors_origins", "cors_methods", "cors_headers", mode="before")
+    @field_validator("cors_origins", "cors_methods", "cors_headers", "api_keys", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -134,6 +189,26 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [item.strip() for item in text.split(",") if item.strip()]
         return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _no_blank_keys(cls, value: list[str]) -> list[str]:
+        return [key.strip() for key in value if key.strip()]
+
+    @field_validator("rate_limit", mode="before")
+    @classmethod
+    def _rate_limit(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "off")):
+            return None
+        from limits import parse_many
+
+        try:
+            parse_many(str(value))
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a rate limit; write e.g. '60/minute' or '10/second;500/hour'"
+            ) from None
+        return str(value).strip()
 
     @field_validator("model", "device", mode="before")
     @classmethod

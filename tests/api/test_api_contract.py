@@ -28,7 +28,7 @@ from esco_skill_extractor.settings import Settings
 ESCO_SKILL = re.compile(r"^http://data\.europa\.eu/esco/skill/[0-9a-f-]{36}$")
 ESCO_OCCUPATION = re.compile(r"^http://data\.europa\.eu/esco/occupation/[0-9a-f-]{36}$")
 COLLECTIONS = {"digital", "green", "transversal", "language", "research", "digComp"}
-FRONT_END = "https://esco-front.vercel.app"
+FRONT_END = "http://localhost:3000"  # the Next.js front end, allowed by default
 FRONT_END_HEADERS = {"Origin": FRONT_END, "skip_zrok_interstitial": "1", "User-Agent": "esco-frontend-client"}
 
 
@@ -88,7 +88,7 @@ def test_root(client: TestClient) -> None:
     assert isinstance(body["message"], str) and isinstance(body["version"], str)
     assert isinstance(body["model"], str) and isinstance(body["status"], str)
     assert is_str_list(body["features"]) and isinstance(body["endpoints"], dict)
-    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["access-control-allow-origin"] == FRONT_END
 
 
 def test_health(client: TestClient) -> None:

@@ -53,12 +53,22 @@ def test_docx_and_text_uploads(client: TestClient) -> None:
     assert "Python (computer programming)" in text["skills"]
 
 
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-128", "AES-256"])
+def test_pdf_with_only_an_owner_password_opens(client: TestClient, algorithm: str) -> None:
+    # Anyone may read these; AES needs the cryptography package.
+    response = upload(client, encrypt_pdf(PDF, password="", algorithm=algorithm))
+    assert response.status_code == 200, response.text
+    assert "Python (computer programming)" in response.json()["skills"]
+
+
 @pytest.mark.parametrize(
     ("data", "status", "words"),
     [
         (b"", 400, ["empty"]),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), 400, ["unsupported", "PDF"]),
-        (encrypt_pdf(PDF), 400, ["encrypted"]),
+        (encrypt_pdf(PDF), 400, ["encrypted", "password"]),
+        (encrypt_pdf(PDF, algorithm="AES-128"), 400, ["encrypted", "password"]),
+        (encrypt_pdf(PDF, algorithm="AES-256"), 400, ["encrypted", "password"]),
         (PDF[: len(PDF) // 2], 400, ["corrupt"]),
         (b"%PDF-1.7\n" + bytes(range(256)) * 4, 400, ["corrupt"]),
         (make_pdf([[]]), 400, ["no extractable text"]),

@@ -9,7 +9,7 @@ from fixtures_api import JOB_AD
 from esco_skill_extractor import SkillExtractor
 
 # -- CORS ---------------------------------------------------------------------------------------
-FRONT_END = "https://esco-front.vercel.app"
+FRONT_END = "http://localhost:3000"  # the BGE-M3 fork's Next.js front end
 
 
 def test_cors_preflight_with_the_front_ends_custom_header(client: TestClient) -> None:
@@ -18,19 +18,35 @@ def test_cors_preflight_with_the_front_ends_custom_header(client: TestClient) ->
         headers={
             "Origin": FRONT_END,
             "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "content-type,skip_zrok_interstitial,user-agent",
+            "Access-Control-Request-Headers": "content-type,skip_zrok_interstitial,authorization",
         },
     )
     assert response.status_code == 200
-    assert response.headers["access-control-allow-origin"] == "*"
-    assert "skip_zrok_interstitial" in response.headers["access-control-allow-headers"]
+    assert response.headers["access-control-allow-origin"] == FRONT_END
+    allowed = response.headers["access-control-allow-headers"].lower()
+    assert "skip_zrok_interstitial" in allowed and "authorization" in allowed
     assert "POST" in response.headers["access-control-allow-methods"]
     simple = client.post(
         "/extract-basic", json={"text": "Cook"}, headers={"Origin": FRONT_END, "skip_zrok_interstitial": "1"}
     )
-    assert simple.headers["access-control-allow-origin"] == "*"
+    assert simple.headers["access-control-allow-origin"] == FRONT_END
     error = client.post("/extract-basic", json={}, headers={"Origin": FRONT_END})
-    assert error.status_code == 422 and error.headers["access-control-allow-origin"] == "*"
+    assert error.status_code == 422 and error.headers["access-control-allow-origin"] == FRONT_END
+
+
+def test_cors_refuses_other_origins_by_default(client: TestClient) -> None:
+    preflight = {"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "POST"}
+    assert client.options("/extract-rich", headers=preflight).status_code == 400
+    simple = client.post(
+        "/extract-basic", json={"text": "Cook"}, headers={"Origin": "https://elsewhere.example"}
+    )
+    assert "access-control-allow-origin" not in simple.headers
+
+
+def test_cors_any_origin_when_configured(extractor: SkillExtractor) -> None:
+    client = client_with(extractor, cors_origins=["*"])
+    response = client.post("/extract-basic", json={"text": "Cook"}, headers={"Origin": "https://a.example"})
+    assert response.headers["access-control-allow-origin"] == "*"
 
 
 def test_cors_is_configurable(extractor: SkillExtractor) -> None:
@@ -39,7 +55,7 @@ def test_cors_is_configurable(extractor: SkillExtractor) -> None:
         "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "skip_zrok_interstitial",
     }
-    denied = client.options("/extract-rich", headers={"Origin": FRONT_END, **preflight})
+    denied = client.options("/extract-rich", headers={"Origin": "http://localhost:3000", **preflight})
     assert denied.status_code == 400
     allowed = client.options(
         "/extract-rich",

@@ -52,6 +52,32 @@ def test_unknown_language_answers_422(client: TestClient) -> None:
     assert_error(client.post("/extract-rich", json={"text": "x", "language": "xx"}), 422, "'xx'", "en, de")
 
 
+@pytest.mark.parametrize(
+    ("path", "template", "where"),
+    [
+        ("/extract-rich", '{"text": "%s"}', "text"),
+        ("/extract-basic", '{"text": "%s"}', "text"),
+        ("/extract", '{"texts": ["ok", "%s"]}', "texts[1]"),
+        ("/extract-skills", '["%s"]', "item 0"),
+        ("/extract-occupations", '["ok", "%s"]', "item 1"),
+    ],
+)
+@pytest.mark.parametrize("surrogate", ["\\ud800", "\\udfff", "\\ud83d x"])
+def test_lone_surrogates_answer_422_at_once(
+    client: TestClient, path: str, template: str, where: str, surrogate: str
+) -> None:
+    # Valid JSON, but not Unicode text: refused before it reaches the model's queue.
+    payload = (template % f"Python {surrogate} developer").encode()
+    response = client.post(path, content=payload, headers={"content-type": "application/json"})
+    assert_error(response, 422, where, "lone surrogate", "U+D")
+
+
+def test_escaped_surrogate_pairs_are_text(client: TestClient) -> None:
+    payload = b'{"text": "Python developer \\ud83d\\ude00"}'
+    response = client.post("/extract-basic", content=payload, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+
+
 @pytest.mark.parametrize("path", ["/extract-rich", "/extract", "/extract-skills"])
 @pytest.mark.parametrize("payload", [b"{not json", b'{"text": "x",}', b"", b"\xff\xfe"])
 def test_malformed_json_answers_422(client: TestClient, path: str, payload: bytes) -> None:
@@ -112,11 +138,11 @@ def test_unexpected_errors_answer_a_generic_500(
     monkeypatch.setattr(extractor, "extract", broken)
     with caplog.at_level(logging.ERROR):
         response = client.post(
-            "/extract-rich", json={"text": "x"}, headers={"Origin": "https://front.example"}
+            "/extract-rich", json={"text": "x"}, headers={"Origin": "http://localhost:3000"}
         )
     detail = assert_error(response, 500, "server log")
     assert "secret" not in response.text and "RuntimeError" not in response.text
-    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["access-control-allow-origin"] == "http://localhost:3000"
     assert "secret internals" in caplog.text and "Traceback" in caplog.text
     assert detail
     # the server keeps answering

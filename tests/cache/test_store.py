@@ -163,6 +163,7 @@ def test_unreadable_manifest_is_corruption(cache: EmbeddingCache, mini: Any) -> 
 
 
 def test_a_planted_pickle_is_never_unpickled(cache: EmbeddingCache, mini: Any, tmp_path: Path) -> None:
+    from esco_skill_extractor.cache.files import file_sha256 as _file_sha256
     from esco_skill_extractor.cache.files import sample_sha256 as _sample_sha256
 
     taxonomy, tables = mini
@@ -171,7 +172,9 @@ def test_a_planted_pickle_is_never_unpickled(cache: EmbeddingCache, mini: Any, t
     target = built.path / "skills.npy"
     np.save(target, np.array([_Planted(marker)], dtype=object), allow_pickle=True)
     manifest = json.loads((built.path / "manifest.json").read_text())
-    manifest["tables"]["skills"].update(bytes=target.stat().st_size, sample_sha256=_sample_sha256(target))
+    manifest["tables"]["skills"].update(
+        bytes=target.stat().st_size, sample_sha256=_sample_sha256(target), sha256=_file_sha256(target)
+    )
     (built.path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(CacheCorrupted, match="not a readable .npy"):
         cache.load_or_build(FakeEmbedder(), taxonomy, tables, build=False)
@@ -281,3 +284,70 @@ def test_real_model_float16_cache_scores_within_1e3(
         full = bundled_embedder.embed(list(table.texts[rows]), kind="passage")
         scores16 = np.asarray(half.vectors[name][rows], np.float32) @ queries.T
         assert np.abs(scores16 - full @ queries.T).max() < 1e-3
+
+
+# -- start-up checks: full sums once, then a stamp ----------------------------------------------
+def _large_cache(cache: EmbeddingCache) -> Any:
+    from esco_skill_extractor.cache.key import CacheKey
+
+    key = CacheKey(
+        model_id="test-model",
+        model_revision="r1",
+        taxonomy_version="1",
+        taxonomy_hash="h",
+        taxonomy_language="en",
+        recipe_name="test",
+        recipe_version="1",
+        texts_sha256="t",
+    )
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((4000, 512)).astype(np.float32)  # 4 MB as float16
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    cache.write(key, {"skills": vectors})
+    return key
+
+
+def test_start_up_detects_a_change_anywhere_in_a_large_file(
+    cache: EmbeddingCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from esco_skill_extractor.cache import layout
+
+    key = _large_cache(cache)
+    hashed: list[Path] = []
+    real = layout.file_sha256
+    monkeypatch.setattr(layout, "file_sha256", lambda path: hashed.append(path) or real(path))
+    layout.stamp_file(cache.path_for(key)).unlink()  # as a cache from before stamps
+    cache.load(key)  # first load: full sums, then the stamp
+    assert len(hashed) == 1 and layout.stamp_file(cache.path_for(key)).is_file()
+    cache.load(key)
+    cache.load(key)
+    assert len(hashed) == 1  # later loads: the stamp only
+    # change bytes in the middle (neither the first nor the last MiB), keeping size and mtime
+    file = cache.path_for(key) / "skills.npy"
+    stat = file.stat()
+    assert stat.st_size > 3 << 20
+    with file.open("r+b") as handle:
+        handle.seek(stat.st_size // 2)
+        byte = handle.read(1)
+        handle.seek(stat.st_size // 2)
+        handle.write(bytes([byte[0] ^ 0x01]))
+    os.utime(file, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    with pytest.raises(CacheCorrupted, match="sha256"):
+        cache.load(key)
+    assert len(hashed) == 2
+
+
+def test_a_read_only_cache_is_checked_in_full_each_time(
+    cache: EmbeddingCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from esco_skill_extractor.cache import layout
+
+    key = _large_cache(cache)
+    layout.stamp_file(cache.path_for(key)).unlink()
+    monkeypatch.setattr(layout, "_write_stamp", lambda path, files: None)  # cannot record it
+    hashed: list[Path] = []
+    real = layout.file_sha256
+    monkeypatch.setattr(layout, "file_sha256", lambda path: hashed.append(path) or real(path))
+    cache.load(key)
+    cache.load(key)
+    assert len(hashed) == 2

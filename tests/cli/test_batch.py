@@ -280,7 +280,7 @@ def test_unreadable_document_is_recorded_not_fatal(esco_mini: Path, tmp_path: Pa
     assert records[0]["error"] is None
     assert PYTHON in {m["uri"] for m in records[0]["skills"]}
     assert "cannot be read" in records[1]["error"] and records[1]["skills"] == []
-    assert "1 document(s) could not be read" in result.stderr
+    assert "1 record(s) could not be used" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -290,7 +290,7 @@ def test_unreadable_document_is_recorded_not_fatal(esco_mini: Path, tmp_path: Pa
         (lambda d: write_jsonl(d / "x.jsonl", [{"body": "a"}]), [], "no 'text' field"),
         (
             lambda d: (d / "x.jsonl").write_text('{"text": "a"}\nnot json\n') and d / "x.jsonl",
-            [],
+            ["--on-error", "stop"],
             "x.jsonl:2: not valid JSON",
         ),
         (
@@ -308,7 +308,16 @@ def test_unreadable_document_is_recorded_not_fatal(esco_mini: Path, tmp_path: Pa
             ["--format", "csv"],
             "unknown file type",
         ),
-        (lambda d: write_jsonl(d / "x.jsonl", [{"text": 3}]), [], "'text' is int, not text"),
+        (
+            lambda d: write_jsonl(d / "x.jsonl", [{"text": 3}]),
+            ["--on-error", "stop"],
+            "'text' is int, not text",
+        ),
+        (
+            lambda d: (d / "x.csv").write_text('text\n"a\n') and d / "x.csv",
+            ["--on-error", "stop"],
+            "x.csv:1: malformed CSV from line 2 (a quote opened on or after line 2 is never closed)",
+        ),
         (
             lambda d: write_jsonl(d / "x.jsonl", [{"text": "a"}]),
             ["--format", "parquet"],
@@ -338,7 +347,7 @@ def test_bad_input_is_one_line_exit_2(
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
-    assert len(result.output.strip().splitlines()) == 1
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_parquet_without_pyarrow_gives_an_install_hint(
@@ -355,3 +364,92 @@ def test_progress_bar_shows_rate(esco_mini: Path, tmp_path: Path, corpus: Path) 
     result = invoke(esco_mini, tmp_path, str(corpus), "-o", str(tmp_path / "o.jsonl"), "--progress")
     assert result.exit_code == 0
     assert "doc/s" in result.stderr and f"{len(TEXTS)}/{len(TEXTS)}" in result.stderr
+
+
+def _csv_with_a_broken_quote(path: Path) -> Path:
+    path.write_text(
+        'id,text\na,Python developer\nb,"Cook with HACCP\nc,SQL and Python\nd,"teamwork" and more\n'
+        "e,Cook wanted\n",
+        "utf-8",
+    )
+    return path
+
+
+def test_csv_broken_quote_is_an_error_row_naming_the_line(esco_mini: Path, tmp_path: Path) -> None:
+    path = _csv_with_a_broken_quote(tmp_path / "ads.csv")
+    result = invoke(esco_mini, tmp_path, str(path), "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    # b's quote swallows lines 3 and 4 until the quote of line 5; strict parsing stops
+    # there: one error row naming line 3, never "c" and "d" merged into b's text.
+    assert [r["id"] for r in records] == ["a", f"{path}:2", "e"]
+    assert records[0]["error"] is None and records[2]["error"] is None
+    assert "malformed CSV from line 3" in records[1]["error"]
+    assert PYTHON in {m["uri"] for m in records[0]["skills"]}
+    assert "1 record(s) could not be used" in result.stderr
+
+
+def test_on_error_stop_keeps_the_records_before_and_names_the_bad_one(
+    esco_mini: Path, tmp_path: Path
+) -> None:
+    path = _csv_with_a_broken_quote(tmp_path / "ads.csv")
+    out = tmp_path / "out.jsonl"
+    result = invoke(esco_mini, tmp_path, str(path), "-o", str(out), "--on-error", "stop")
+    assert result.exit_code == 2, result.output
+    assert "malformed CSV from line 3" in result.output and "Traceback" not in result.output
+    assert [r["id"] for r in read_jsonl(out)] == ["a"]
+
+
+def test_bad_jsonl_lines_are_error_rows(esco_mini: Path, tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text(
+        '{"id": "1", "text": "Python developer"}\n'
+        "not json\n"
+        '["a list"]\n'
+        '{"id": "4", "body": "no text field"}\n'
+        '{"id": "5", "text": 5}\n'
+        '{"id": "6", "text": "Python \\ud800 developer"}\n'
+        '{"id": "7", "text": "Cook wanted"}\n',
+        "utf-8",
+    )
+    result = invoke(esco_mini, tmp_path, str(path), "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in records] == [
+        "1",
+        f"{path}:2",
+        f"{path}:3",
+        f"{path}:4",
+        f"{path}:5",
+        f"{path}:6",
+        "7",
+    ]
+    errors = [r["error"] or "" for r in records]
+    assert errors[0] == errors[6] == ""
+    for error, words in zip(
+        errors[1:6],
+        ["not valid JSON", "expected a JSON object", "no 'text' field", "is int, not text", "lone surrogate"],
+        strict=True,
+    ):
+        assert words in error
+    assert "5 record(s) could not be used" in result.stderr
+
+
+def test_max_chars(esco_mini: Path, tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "x.jsonl", [{"id": "short", "text": "Python"}, {"id": "long", "text": "x" * 51}]
+    )
+    result = invoke(esco_mini, tmp_path, str(path), "--format", "jsonl", "--max-chars", "50")
+    assert result.exit_code == 0, result.output
+    short, long = (json.loads(line) for line in result.stdout.splitlines())
+    assert short["error"] is None
+    assert "51 characters; the limit is 50 (--max-chars)" in long["error"]
+    single = invoke(esco_mini, tmp_path, "--text", "x" * 51, "--max-chars", "50")
+    assert single.exit_code == 2 and "the limit is 50" in single.output
+
+
+def test_max_chars_defaults_to_the_api_limit() -> None:
+    from esco_skill_extractor.cli.extract import MAX_CHARS
+    from esco_skill_extractor.settings import Settings
+
+    assert MAX_CHARS == Settings().max_text_chars == 100_000

@@ -46,7 +46,9 @@ def test_serve_command(served: list[tuple[Any, dict[str, Any]]]) -> None:
     )
     assert result.exit_code == 0, result.output
     [(app, options)] = served
-    assert options == {"host": "0.0.0.0", "port": 9001, "log_level": "info"}
+    assert (options["host"], options["port"], options["log_level"]) == ("0.0.0.0", 9001, "info")
+    assert options["http"] == "esco_skill_extractor.server:SlowClientProtocol"
+    assert options["timeout_graceful_shutdown"] == 5
     settings = app.state.settings
     assert (settings.model, settings.device) == ("all-MiniLM-L6-v2", "cpu")
     assert (settings.skills_threshold, settings.occupation_threshold) == (0.5, 0.4)
@@ -104,7 +106,7 @@ def test_serve_with_workers_passes_settings_through_the_environment(
     assert options["factory"] is True and options["workers"] == 2
     assert os.environ["ESCO_MODEL"] == "all-MiniLM-L6-v2"
     assert os.environ["ESCO_SKILLS_THRESHOLD"] == "0.5"
-    assert json.loads(os.environ["ESCO_CORS_ORIGINS"]) == ["*"]
+    assert json.loads(os.environ["ESCO_CORS_ORIGINS"]) == ["http://localhost:3000", "http://127.0.0.1:3000"]
     assert Settings().skills_threshold == 0.5  # what a worker will read
 
 

@@ -18,9 +18,10 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from ..__about__ import __version__
 from ..settings import Settings, get_settings
+from .access import AccessMiddleware
 from .errors import install_error_handlers
 from .metrics import Metrics
-from .middleware import BodyLimitMiddleware, ObservabilityMiddleware
+from .middleware import BodyLimitMiddleware, DeadlineMiddleware, ObservabilityMiddleware
 from .routes import documents, extract, meta, taxonomy
 from .service import ExtractorService, Loader
 
@@ -95,7 +96,7 @@ def build_api(
             logger.info("loading the extractor in the background; /health answers 503 until it is ready")
         service.start()
         yield
-        service.stop()
+        service.stop(settings.shutdown_timeout)
 
     app = FastAPI(
         title="ESCO Skill Extractor",
@@ -107,11 +108,20 @@ def build_api(
     app.state.service = service
     app.state.metrics = metrics
     install_error_handlers(app)
-    # The last added runs first: CORS, then metrics (its 500s still get CORS headers), then
-    # the body limit (its 413s go through the error handlers and are counted).
+    # The last added runs first: CORS (its headers on every answer, preflights answered
+    # before any key check), then metrics (its 500s still get CORS headers; it counts
+    # 401/429/503/499 too), keys and rate limits, the deadline (cancels work when the client
+    # leaves), and the body limit (its 413s go through the error handlers).
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=max(settings.max_request_bytes, settings.max_upload_bytes + _MULTIPART_OVERHEAD),
+    )
+    app.add_middleware(DeadlineMiddleware, timeout=settings.request_timeout)
+    app.add_middleware(
+        AccessMiddleware,
+        api_keys=settings.api_keys,
+        rate_limit=settings.rate_limit,
+        metrics_public=settings.metrics_public,
     )
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     app.add_middleware(

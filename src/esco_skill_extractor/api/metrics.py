@@ -85,6 +85,12 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=registry,
         )
+        self.refused = Counter(
+            "esco_model_refused",
+            "Requests refused at once (503) because the model's queue was full.",
+            ["operation"],
+            registry=registry,
+        )
         self.texts = Counter("esco_texts_processed", "Texts processed.", ["operation"], registry=registry)
         self.segments = Counter(
             "esco_segments_processed",

@@ -1,4 +1,4 @@
-"""ASGI middleware: request metrics with a last-resort 500, and the request body limit.
+"""ASGI middleware: request metrics with a last-resort 500, deadlines, and the body limit.
 
 :class:`ObservabilityMiddleware` records every HTTP request in :class:`~.metrics.Metrics`
 and is the last line of defence: an exception that no handler turned into an answer is
@@ -8,6 +8,12 @@ reaches a client.
 :class:`BodyLimitMiddleware` caps request bodies (declared or streamed): reading past the
 limit raises a 413 :class:`~fastapi.HTTPException`, which the app's handler answers as
 JSON like every other error. (Starlette's own body limit answers plain text.)
+
+:class:`DeadlineMiddleware` gives every request a deadline and stops its work when the
+client leaves: the handler is cancelled (queued model work is dropped, a document being
+read has its process killed) and, when no answer has started yet, a deadline is answered
+503 (408 while the body was still arriving). A request whose client left is counted with
+status 499.
 """
 
 from __future__ import annotations
@@ -17,13 +23,14 @@ import logging
 import time
 from typing import Any
 
+import anyio
 from fastapi import HTTPException
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .metrics import Metrics
 
-__all__ = ["BodyLimitMiddleware", "ObservabilityMiddleware"]
+__all__ = ["BodyLimitMiddleware", "DeadlineMiddleware", "ObservabilityMiddleware"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +61,7 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        status = 499  # no answer at all: the client left before it (DeadlineMiddleware)
         response_started = False
 
         async def send_and_record(message: Message) -> None:
@@ -126,3 +133,101 @@ class BodyLimitMiddleware:
             f"The request body is too large: the limit is {self.max_bytes:,} bytes "
             "(ESCO_MAX_REQUEST_BYTES, ESCO_MAX_UPLOAD_BYTES).",
         )
+
+
+def _json_answer(status: int, detail: str, headers: list[tuple[bytes, bytes]] = ()) -> list[Message]:  # type: ignore[assignment]
+    body = json.dumps({"detail": detail}).encode()
+    return [
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+                *headers,
+            ],
+        },
+        {"type": "http.response.body", "body": body},
+    ]
+
+
+class DeadlineMiddleware:
+    """Cancels a request's handler at its deadline or when its client disconnects.
+
+    Once the request body has arrived, a watcher waits for the client's
+    ``http.disconnect``; it cancels the handler when that comes before the answer is
+    complete. At ``timeout`` seconds after the request began the handler is cancelled too,
+    and answered 503 with ``Retry-After`` (408 when the body had not arrived yet) unless
+    it had started answering.
+    """
+
+    def __init__(self, app: ASGIApp, timeout: float) -> None:
+        self.app = app
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body_done = anyio.Event()
+        started = answered = left = False
+        forwarded: list[Message] = []  # a disconnect the watcher saw, for the handler
+
+        async def receive_watched() -> Message:
+            if forwarded:
+                return forwarded[0]
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                body_done.set()
+            elif message["type"] == "http.disconnect":
+                body_done.set()
+            return message
+
+        async def send_watched(message: Message) -> None:
+            nonlocal started, answered
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = True
+            await send(message)
+
+        async with anyio.create_task_group() as group:
+
+            async def watch() -> None:
+                nonlocal left
+                await body_done.wait()
+                message = await receive()
+                forwarded.append(message)
+                if message["type"] == "http.disconnect" and not answered:
+                    left = True
+                    logger.info(
+                        "%s %s: the client left; its work is stopped", scope.get("method"), scope.get("path")
+                    )
+                    group.cancel_scope.cancel()
+
+            group.start_soon(watch)
+            with anyio.move_on_after(self.timeout) as deadline:
+                await self.app(scope, receive_watched, send_watched)
+            group.cancel_scope.cancel()
+        if deadline.cancelled_caught and not left and not started:
+            logger.warning(
+                "%s %s: no answer within %.0f s (ESCO_REQUEST_TIMEOUT); its work is stopped",
+                scope.get("method"),
+                scope.get("path"),
+                self.timeout,
+            )
+            if body_done.is_set():
+                messages = _json_answer(
+                    503,
+                    f"The request did not finish within {self.timeout:g} s (ESCO_REQUEST_TIMEOUT); "
+                    "the server is busy or the request is too large. Try again later, or send "
+                    "fewer or shorter texts.",
+                    [(b"retry-after", b"10")],
+                )
+            else:
+                messages = _json_answer(
+                    408, f"The request body did not arrive within {self.timeout:g} s (ESCO_REQUEST_TIMEOUT)."
+                )
+            for message in messages:
+                await send(message)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
     "BasicResponse",
@@ -47,12 +47,29 @@ __all__ = [
     "SkillSearchResponse",
     "SkillSearchResult",
     "SourceInfo",
+    "Text",
     "Thresholds",
     "UsedInOccupations",
 ]
 
 Threshold = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Language = Annotated[str, Field(min_length=2, max_length=8, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4})?$")]
+
+
+def _valid_unicode(text: str) -> str:
+    """Refuse a lone surrogate (``"\\ud800"`` is valid JSON but not Unicode text): 422."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"not valid Unicode: a lone surrogate (U+{ord(text[exc.start]):04X}) at character "
+            f"{exc.start}; send the text as UTF-8 or escape whole surrogate pairs"
+        ) from None
+    return text
+
+
+#: A text from a client: any string that is valid Unicode.
+Text = Annotated[str, AfterValidator(_valid_unicode)]
 
 _JOB_AD = "We are hiring a software developer. You know Python and SQL, communicate well and enjoy teamwork."
 
@@ -65,7 +82,7 @@ class ExtractRequest(BaseModel):
         extra="ignore", json_schema_extra={"examples": [{"text": _JOB_AD, "max_results": 10}]}
     )
 
-    text: str = Field(description="The text: a job ad, a CV, a course description ...")
+    text: Text = Field(description="The text: a job ad, a CV, a course description ...")
     skills_threshold: Threshold | None = Field(
         default=None, description="Minimum skill score in [0, 1]; default: the server's."
     )
@@ -88,7 +105,7 @@ class BatchExtractRequest(BaseModel):
         json_schema_extra={"examples": [{"texts": [_JOB_AD, "Cook wanted."], "max_results": 5}]},
     )
 
-    texts: list[str] = Field(description="The texts, answered in order.")
+    texts: list[Text] = Field(description="The texts, answered in order.")
     skills_threshold: Threshold | None = Field(
         default=None, description="Minimum skill score in [0, 1]; default: the server's."
     )

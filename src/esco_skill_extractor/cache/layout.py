@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -22,13 +23,14 @@ import numpy as np
 
 from ..errors import CacheCorrupted, CacheVersionMismatch
 from .encoding import TextTable
-from .files import file_sha256, sample_sha256
+from .files import file_sha256, sample_sha256, utc_now
 from .key import FORMAT_VERSION, CacheKey
 
 __all__ = [
     "CHECKSUMS",
     "DIGEST_PATTERN",
     "MANIFEST",
+    "STAMPS_DIR",
     "TABLE_PATTERN",
     "CachedVectors",
     "FolderMissing",
@@ -42,12 +44,14 @@ __all__ = [
     "read_manifest",
     "read_manifest_loosely",
     "resolve_target",
+    "stamp_file",
 ]
 
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 CHECKSUMS = "SHA256SUMS"
+STAMPS_DIR = ".checked"  # under the root: one stamp per folder whose full sums passed
 DIGEST_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 TABLE_PATTERN = re.compile(r"^[a-z][a-z0-9_\-]{0,63}$")
 _LOCK_WAIT_LOG_S = 10.0
@@ -128,10 +132,56 @@ def open_folder(
                 raise CacheVersionMismatch(
                     f"{path}: table {name} has {entries[name].get('rows')} rows, expected {len(table.texts)}"
                 )
+    stamp = _stamp(path, entries)
+    # Full sums once; afterwards the files' stat stamp (size, mtime, ctime, inode) tells
+    # that nothing was written to them since (any write changes ctime).
+    check_all = full or stamp is None or stamp != _read_stamp(path)
     vectors = {
-        name: _open_table(path, name, entry, stored_key.dtype, full=full) for name, entry in entries.items()
+        name: _open_table(path, name, entry, stored_key.dtype, full=check_all)
+        for name, entry in entries.items()
     }
+    if check_all and stamp is not None:
+        _write_stamp(path, stamp)
     return CachedVectors(stored_key, path, MappingProxyType(manifest), MappingProxyType(vectors))
+
+
+# -- the stamp of a folder whose full sums were checked -----------------------------------------
+def stamp_file(path: Path) -> Path:
+    """Where the stamp of the cache folder ``path`` is kept (outside it, so that an export
+    holds only the cache's own files)."""
+    return path.parent / STAMPS_DIR / f"{path.name}.json"
+
+
+def _stamp(path: Path, entries: Mapping[str, Any]) -> dict[str, list[int]] | None:
+    """The stat of the manifest and of every table file; ``None`` when one is missing."""
+    out = {}
+    for name in [MANIFEST, *(f"{table}.npy" for table in sorted(entries))]:
+        try:
+            info = (path / name).stat()
+        except OSError:
+            return None
+        out[name] = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev]
+    return out
+
+
+def _read_stamp(path: Path) -> dict[str, list[int]] | None:
+    try:
+        stamp = json.loads(stamp_file(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return stamp.get("files") if isinstance(stamp, dict) else None
+
+
+def _write_stamp(path: Path, files: dict[str, list[int]]) -> None:
+    target = stamp_file(path)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(exist_ok=True)
+        temporary.write_text(json.dumps({"files": files, "checked": utc_now()}), encoding="utf-8")
+        os.replace(temporary, target)
+    except OSError as exc:  # a read-only cache: every start checks the full sums
+        logger.debug("cannot record that %s was checked: %s", path, exc)
+        temporary.unlink(missing_ok=True)
 
 
 def check_folder(path: Path) -> CachedVectors:

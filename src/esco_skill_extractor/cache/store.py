@@ -17,8 +17,11 @@ nothing in a cache is ever unpickled.
 Safety: a build is written into a temporary folder next to its final place, then moved
 there with one ``os.replace``, under a per-key file lock; a crash leaves at most a
 ``.tmp-*`` folder, which never loads. Loading checks the manifest against the expected key
-and every file's size, header and a sampled checksum (the whole file up to 2 MiB, else its
-first and last MiB); :meth:`EmbeddingCache.verify` checks full sha256 sums. A cache that
+and every file's size and header; the first load after a folder is written or changed
+checks full sha256 sums and records the files' stat (size, mtime, ctime, inode) in
+``.checked/<digest>.json`` under the root; later loads check that stamp and a sampled
+checksum (the whole file up to 2 MiB, else its first and last MiB), so any write to a file
+since its sums passed is caught. :meth:`EmbeddingCache.verify` always checks full sums. A cache that
 fails a check is never served: it is rebuilt, or an error is raised when building is off.
 
 The rest of the package works on the same folders: :mod:`.layout` finds, reads and checks

@@ -5,9 +5,12 @@ text, read only when asked for (so ``--resume`` skips documents without opening 
 Structured files are read row by row; nothing holds a whole corpus in memory.
 
 Problems with the inputs themselves (a missing path, a file of an unknown type, a missing
-column, a malformed JSONL line) raise :class:`CorpusError`, which the CLI reports in one
-line with exit code 2. A document that cannot be read (a corrupt PDF in a folder) is not
-fatal: its record carries the reason in ``error`` and the run goes on.
+column) raise :class:`CorpusError`, which the CLI reports in one line with exit code 2. A
+record that cannot be used (a corrupt PDF in a folder, a malformed JSONL line or CSV row,
+a text that is not valid Unicode) raises :class:`DocumentError` when it is read: the CLI
+writes it as an error row and goes on (``--on-error skip``) or stops there (``stop``).
+CSV is parsed strictly: a broken quote is an error that names its line, never rows
+silently merged.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ class CorpusError(InputError):
 
 
 class DocumentError(Exception):
-    """One document that cannot be read; the run records the reason and goes on."""
+    """One record that cannot be used; the message names it (file and line)."""
 
 
 @dataclass(frozen=True)
@@ -259,7 +262,13 @@ def _field_text(value: Any, where: str, column: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise CorpusError(f"{where}: {column!r} is {type(value).__name__}, not text")
+        raise DocumentError(f"{where}: {column!r} is {type(value).__name__}, not text")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise DocumentError(
+            f"{where}: {column!r} is not valid Unicode (a lone surrogate at character {exc.start})"
+        ) from None
     return value
 
 
@@ -267,13 +276,32 @@ def _row_id(row: Any, where: str, columns: Columns) -> str:
     name = columns.id if columns.id is not None else "id"
     value = row.get(name) if hasattr(row, "get") else None
     if value is None or value == "":
-        if columns.id is not None:
-            raise CorpusError(f"{where}: the id column {columns.id!r} is empty")
         return where
     return str(value)
 
 
+def _failed(where: str, message: str) -> InputRecord:
+    """A record that cannot be used: reading it raises ``message``."""
+
+    def read() -> str:
+        raise DocumentError(message)
+
+    return InputRecord(where, where, read)
+
+
+def _row_record(row: dict[str, Any], where: str, columns: Columns) -> InputRecord:
+    """A record of a JSONL/CSV/Parquet row; problems with it surface when it is read."""
+    try:
+        text = _field_text(row.get(columns.text), where, columns.text)
+        if columns.id is not None and row.get(columns.id) in (None, ""):
+            raise DocumentError(f"{where}: the id column {columns.id!r} is empty")
+    except DocumentError as exc:
+        return _failed(where, str(exc))
+    return InputRecord(_row_id(row, where, columns), where, _constant(text))
+
+
 def _jsonl_records(lines: Iterable[str], name: str, columns: Columns) -> Iterator[InputRecord]:
+    first = True
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -281,29 +309,64 @@ def _jsonl_records(lines: Iterable[str], name: str, columns: Columns) -> Iterato
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise CorpusError(f"{where}: not valid JSON ({exc.msg})") from None
+            yield _failed(where, f"{where}: not valid JSON ({exc.msg})")
+            continue
         if not isinstance(row, dict):
-            raise CorpusError(f"{where}: expected a JSON object, got {type(row).__name__}")
+            yield _failed(where, f"{where}: expected a JSON object, got {type(row).__name__}")
+            continue
         if columns.text not in row:
-            raise CorpusError(
+            message = (
                 f"{where}: no {columns.text!r} field (fields: "
                 f"{', '.join(row) or 'none'}); name it with --text-column"
             )
-        text = _field_text(row[columns.text], where, columns.text)
-        yield InputRecord(_row_id(row, where, columns), where, _constant(text))
+            if first:  # most likely the wrong column for the whole file
+                raise CorpusError(message)
+            yield _failed(where, message)
+            continue
+        first = False
+        yield _row_record(row, where, columns)
 
 
 def _csv_records(path: Path, columns: Columns) -> Iterator[InputRecord]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     with _open_text(path) as handle:
-        reader = csv.DictReader(handle)
-        _check_columns(path, reader.fieldnames or [], columns)
-        for number, row in enumerate(reader, start=1):
+        # strict: a stray or unterminated quote is an error, not rows merged into one field
+        reader = csv.reader(handle, strict=True)
+        try:
+            header = next(reader, None) or []
+        except csv.Error as exc:
+            raise CorpusError(f"{path}:1: malformed CSV header ({exc})") from None
+        _check_columns(path, header, columns)
+        number = 0
+        while True:
+            line = reader.line_num + 1  # where the next record starts
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                number += 1
+                where = f"{path}:{number}"
+                yield _failed(where, f"{where}: malformed CSV from line {line} ({_csv_problem(exc, line)})")
+                continue
+            if not fields:
+                continue
+            number += 1
             where = f"{path}:{number}"
-            if None in row:
-                raise CorpusError(f"{where}: more fields than the header has")
-            text = _field_text(row.get(columns.text), where, columns.text)
-            yield InputRecord(_row_id(row, where, columns), where, _constant(text))
+            if len(fields) > len(header):
+                yield _failed(
+                    where,
+                    f"{where}: line {line} has {len(fields)} fields, the header {len(header)}",
+                )
+                continue
+            yield _row_record(dict(zip(header, fields, strict=False)), where, columns)
+
+
+def _csv_problem(error: csv.Error, line: int) -> str:
+    message = str(error)
+    if "unexpected end of data" in message:
+        return f"a quote opened on or after line {line} is never closed"
+    return message
 
 
 def _parquet_records(path: Path, columns: Columns) -> Iterator[InputRecord]:
@@ -317,6 +380,4 @@ def _parquet_records(path: Path, columns: Columns) -> Iterator[InputRecord]:
     for batch in handle.iter_batches(batch_size=1024, columns=wanted):
         for row in batch.to_pylist():
             number += 1
-            where = f"{path}:{number}"
-            text = _field_text(row.get(columns.text), where, columns.text)
-            yield InputRecord(_row_id(row, where, columns), where, _constant(text))
+            yield _row_record(row, f"{path}:{number}", columns)

@@ -10,15 +10,17 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
 from ..embedding import BACKENDS, Backend
 from ..extraction import SkillExtractor
 from ..extraction.assembly import assemble
+from ..settings import Settings
 from ..types import Extraction
 from .base import AppContext, echo_json, pass_app
 from .corpus import (
@@ -34,9 +36,20 @@ from .corpus import (
 )
 from .outputs import OutputFormat, RecordWriter, format_record, guess_format, open_writer
 
-__all__ = ["extract_command", "format_extraction", "make_extractor"]
+__all__ = ["MAX_CHARS", "extract_command", "format_extraction", "make_extractor"]
 
 logger = logging.getLogger(__name__)
+
+#: The default of ``--max-chars``: the HTTP API's default ``ESCO_MAX_TEXT_CHARS``.
+MAX_CHARS: int = Settings.model_fields["max_text_chars"].default
+
+OnError = Literal["skip", "stop"]
+
+
+@dataclass(frozen=True)
+class _Limits:
+    max_chars: int
+    on_error: OnError
 
 
 def make_extractor(
@@ -192,6 +205,24 @@ def _read_inputs(text: str | None, inputs: tuple[Path, ...]) -> list[tuple[str, 
     "faster, needs the onnx extra).",
 )
 @click.option(
+    "--max-chars",
+    type=click.IntRange(1),
+    default=MAX_CHARS,
+    show_default=True,
+    help="Longest text accepted per record (characters), as the HTTP API's ESCO_MAX_TEXT_CHARS; "
+    "a longer one is a bad record.",
+)
+@click.option(
+    "--on-error",
+    type=click.Choice(["skip", "stop"]),
+    default="skip",
+    show_default=True,
+    help="Batch mode, a record that cannot be used (unreadable document, malformed row, too "
+    "long, extraction failed): skip writes it as a row whose 'error' says why and goes on; "
+    "stop ends the run there (exit code 2), keeping the records before it (--resume "
+    "continues once it is fixed).",
+)
+@click.option(
     "--progress/--no-progress",
     default=None,
     help="Progress bar on stderr (default: when stderr is a terminal).",
@@ -215,6 +246,8 @@ def extract_command(
     batch_size: int,
     segment_cache: int,
     backend: Backend,
+    max_chars: int,
+    on_error: OnError,
     progress: bool | None,
 ) -> None:
     """Find ESCO skills and occupations in a text, files, folders, tables or stdin.
@@ -255,9 +288,13 @@ def extract_command(
             progress,
             {"skills_threshold": skills_threshold, "occupation_threshold": occupation_threshold},
             {"max_results": max_results, "language": language},
+            _Limits(max_chars, on_error),
         )
         return
     documents = _read_inputs(text, inputs)
+    for name, body in documents:
+        if problem := _too_long(body, max_chars):
+            raise click.BadParameter(f"{name}: {problem}", param_hint="INPUT")
     extractor = make_extractor(app, skills_threshold, occupation_threshold, segment_cache_size=segment_cache)
     results = extractor.extract([body for _, body in documents], max_results=max_results, language=language)
     if as_json:
@@ -284,6 +321,7 @@ def _run_batch(
     progress: bool | None,
     thresholds: dict[str, float | None],
     options: dict[str, Any],
+    limits: _Limits,
 ) -> None:
     if not inputs and sys.stdin.isatty():
         raise click.UsageError("give files or folders, or pipe JSONL or text on stdin")
@@ -304,13 +342,14 @@ def _run_batch(
             progress,
             thresholds,
             options,
+            limits,
         )
     except BaseException:
         writer.abandon()
         raise
     writer.close()
     if failed:
-        click.echo(f"{failed} document(s) could not be read; their records say why in 'error'.", err=True)
+        click.echo(f"{failed} record(s) could not be used; their rows say why in 'error'.", err=True)
 
 
 def _extract_records(
@@ -325,6 +364,7 @@ def _extract_records(
     progress: bool | None,
     thresholds: dict[str, float | None],
     options: dict[str, Any],
+    limits: _Limits,
 ) -> int:
     from tqdm.auto import tqdm  # type: ignore[import-untyped]
 
@@ -352,16 +392,25 @@ def _extract_records(
         for chunk in _chunks(records, batch_size):
             texts: list[str] = []
             errors: list[str | None] = []
+            stop: str | None = None
             for record in chunk:
                 try:
-                    texts.append(record.read())
-                    errors.append(None)
+                    body = record.read()
+                    if problem := _too_long(body, limits.max_chars):
+                        raise DocumentError(f"{record.source}: {problem}")
                 except DocumentError as exc:
+                    if limits.on_error == "stop":
+                        stop = str(exc)
+                        break
                     texts.append("")
                     errors.append(str(exc))
-                    failed += 1
                     logger.warning("skipped: %s", exc)
-            results = extractor.extract(texts, **options)
+                else:
+                    texts.append(body)
+                    errors.append(None)
+            chunk = chunk[: len(texts)]
+            results = _extract_each(extractor, chunk, texts, errors, options, limits.on_error)
+            failed += sum(e is not None for e in errors)
             writer.write(
                 [
                     format_record(r, None if e else x, e)
@@ -369,7 +418,46 @@ def _extract_records(
                 ]
             )
             bar.update(len(chunk))
+            if stop is not None:
+                raise CorpusError(f"{stop} (--on-error stop; the records before it are written)")
     return failed
+
+
+def _too_long(text: str, max_chars: int) -> str | None:
+    if len(text) > max_chars:
+        return f"the text has {len(text):,} characters; the limit is {max_chars:,} (--max-chars)"
+    return None
+
+
+def _extract_each(
+    extractor: SkillExtractor,
+    chunk: list[InputRecord],
+    texts: list[str],
+    errors: list[str | None],
+    options: dict[str, Any],
+    on_error: OnError,
+) -> list[Extraction | None]:
+    """The chunk's results; when extraction fails, each text alone, so that only the record
+    that fails is marked (``errors`` is updated) or, with ``stop``, named."""
+    try:
+        return list(extractor.extract(texts, **options))
+    except Exception:  # noqa: BLE001 - narrowed down below, record by record
+        if len(texts) == 1:
+            raise
+    results: list[Extraction | None] = []
+    for position, (record, text) in enumerate(zip(chunk, texts, strict=True)):
+        try:
+            [result] = extractor.extract([text], **options)
+        except Exception as exc:  # noqa: BLE001 - one bad record must not lose the run
+            message = f"{record.source}: extraction failed: {type(exc).__name__}: {exc}"
+            if on_error == "stop":
+                raise CorpusError(message) from None
+            logger.warning("skipped: %s", message)
+            errors[position] = message
+            results.append(None)
+        else:
+            results.append(result)
+    return results
 
 
 def _skip(records: Iterator[InputRecord], count: int, last_id: str | None, output: Path | None) -> int:

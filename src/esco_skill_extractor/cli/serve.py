@@ -162,7 +162,9 @@ def serve_command(
         "in the background.",
         err=True,
     )
-    options: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_level": settings.log_level}
+    from ..server import uvicorn_options
+
+    options = uvicorn_options(settings)
     if settings.workers > 1:
         # Workers are new processes: they rebuild the settings from the environment.
         os.environ.update(settings_environment(settings.model_dump(mode="json")))

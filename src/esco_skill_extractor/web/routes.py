@@ -97,6 +97,7 @@ def _page_config(request: Request, service: ExtractorService, settings: Settings
         "health": health,
         "thresholds": thresholds,
         "language": language,
+        "auth_required": bool(settings.api_keys),  # the page then asks for a key and sends it
         "languages": LANGUAGES,
         "collections": list(COLLECTIONS),
         "limits": {

@@ -8,7 +8,7 @@ from typing import Annotated
 import anyio.to_thread
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 
-from ...documents import Document, UploadError, read_document
+from ...documents import Document, UploadError, start_reading
 from ..deps import ServiceDep, SettingsDep, check_texts, extraction_language
 from ..schemas import (
     DocumentBasicResponse,
@@ -35,9 +35,12 @@ router = APIRouter(tags=["extraction"])
         },
         413: {
             "model": ErrorResponse,
-            "description": "File too large, too many pages, or too much text.",
+            "description": "File too large, too many pages, too much text, or too much memory to read.",
         },
-        422: {"model": ErrorResponse, "description": "A form field is missing or invalid."},
+        422: {
+            "model": ErrorResponse,
+            "description": "A form field is missing or invalid, or the file took too long to read.",
+        },
         503: {"model": ErrorResponse, "description": "The model is still loading."},
     },
 )
@@ -65,12 +68,22 @@ async def extract_document(
     started = time.perf_counter()
     data = await pdf.read(settings.max_upload_bytes + 1)
     filename = pdf.filename or "upload"
+    # In a separate process with memory and CPU limits; killed when this request is
+    # cancelled (client gone, deadline passed), so a hostile file costs at most its limits.
+    job = start_reading(
+        data,
+        max_bytes=settings.max_upload_bytes,
+        max_pages=settings.max_pdf_pages,
+        max_chars=settings.max_text_chars,
+        timeout=settings.document_timeout,
+        memory_mb=settings.document_memory_mb,
+    )
     try:
-        document: Document = await anyio.to_thread.run_sync(
-            lambda: read_document(data, max_bytes=settings.max_upload_bytes, max_pages=settings.max_pdf_pages)
-        )
+        document: Document = await anyio.to_thread.run_sync(job.result, abandon_on_cancel=True)
     except UploadError as exc:
         raise HTTPException(exc.status_code, f"{filename}: {exc}") from None
+    finally:
+        job.kill()
     check_texts([document.text], settings)
     language = extraction_language(language, settings, service.require_taxonomy())
     extraction, thresholds = await extract_one(

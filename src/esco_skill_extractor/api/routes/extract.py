@@ -25,6 +25,7 @@ from ..schemas import (
     ExtractionMetadata,
     ExtractRequest,
     RichResponse,
+    Text,
     Thresholds,
 )
 from ..service import ExtractOptions, ExtractorService
@@ -39,7 +40,13 @@ ERRORS: dict[int | str, dict[str, object]] = {
         "model": ErrorResponse,
         "description": "Malformed JSON, a wrong type, a threshold outside [0, 1], or an unknown language.",
     },
-    503: {"model": ErrorResponse, "description": "The model is still loading."},
+    401: {"model": ErrorResponse, "description": "No valid API key (when ESCO_API_KEYS is set)."},
+    429: {"model": ErrorResponse, "description": "Over the rate limit (when ESCO_RATE_LIMIT is set)."},
+    503: {
+        "model": ErrorResponse,
+        "description": "The model is still loading, the queue is full (Retry-After), or the "
+        "request passed its deadline.",
+    },
 }
 
 _PYPI_EXAMPLE = ["We are looking for a software engineer with experience in Java and Python."]
@@ -196,7 +203,7 @@ async def extract_batch(
     summary="Skill URIs of each text (PyPI-compatible)",
 )
 async def extract_skills(
-    texts: Annotated[list[str], Body(examples=[_PYPI_EXAMPLE])],
+    texts: Annotated[list[Text], Body(examples=[_PYPI_EXAMPLE])],
     service: ServiceDep,
     settings: SettingsDep,
 ) -> list[list[str]]:
@@ -216,7 +223,7 @@ async def extract_skills(
     summary="Occupation URIs of each text (PyPI-compatible)",
 )
 async def extract_occupations(
-    texts: Annotated[list[str], Body(examples=[_PYPI_EXAMPLE])],
+    texts: Annotated[list[Text], Body(examples=[_PYPI_EXAMPLE])],
     service: ServiceDep,
     settings: SettingsDep,
 ) -> list[list[str]]:

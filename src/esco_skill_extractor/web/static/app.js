@@ -37,6 +37,7 @@
     standInTarget: $("stand-in-target"),
     standInProgress: $("stand-in-progress"),
     form: $("extract-form"),
+    apiKey: $("api-key"),
     text: $("text"),
     charCount: $("char-count"),
     sourceInfo: $("source-info"),
@@ -328,6 +329,35 @@
     setBusy(false);
   }
 
+  // -- the API key (when the server needs one): sent as a bearer token, kept in this tab --
+  var KEY_STORAGE = "esco-api-key";
+
+  function storedKey() {
+    try {
+      return window.sessionStorage.getItem(KEY_STORAGE) || "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  function authorize(headers) {
+    var key = els.apiKey ? els.apiKey.value.trim() : "";
+    if (key) headers.Authorization = "Bearer " + key;
+    return headers;
+  }
+
+  if (els.apiKey) {
+    els.apiKey.value = storedKey();
+    els.apiKey.addEventListener("change", function () {
+      try {
+        window.sessionStorage.setItem(KEY_STORAGE, els.apiKey.value.trim());
+      } catch (error) {
+        /* storage disabled: the key lives in the field only */
+      }
+      if (els.text.value.trim()) extractNow();
+    });
+  }
+
   function send(url, init, requestOptions) {
     if (state.controller) state.controller.abort();
     var controller = new AbortController();
@@ -335,6 +365,7 @@
     var seq = ++state.seq;
     setBusy(true);
     init.signal = controller.signal;
+    init.headers = authorize(init.headers || {});
     var status = 0;
     return fetch(url, init)
       .then(function (response) {
@@ -348,6 +379,10 @@
         if (status < 200 || status >= 300) {
           var detail =
             body && typeof body.detail === "string" ? body.detail : "The server answered " + status + ".";
+          if (status === 401 && els.apiKey) {
+            detail += " Enter the server's API key above.";
+            els.apiKey.focus();
+          }
           if (status === 503 && state.health.status !== "failed") {
             state.ready = false;
             state.pending = requestOptions.file || "text";
