@@ -14,7 +14,8 @@ Every error the library raises on purpose derives from :class:`EscoError`::
     │   ├── CacheVersionMismatch    a cache was built for another model, taxonomy or recipe
     │   ├── CacheCorrupted          files are missing, truncated or fail their checksums
     │   └── LegacyCacheError        a legacy (pickled) cache cannot be converted
-    └── InputError                  bad input to extraction (wrong type, too long)
+    ├── InputError                  bad input to extraction (wrong type, too long)
+    └── ClusterError                the Ray engine cannot run (Ray missing, workers lost)
 
 The CLI turns these into one-line messages with exit code 2; the HTTP API maps them to
 4xx answers with a JSON body.
@@ -26,6 +27,7 @@ __all__ = [
     "CacheCorrupted",
     "CacheError",
     "CacheVersionMismatch",
+    "ClusterError",
     "ConceptNotFound",
     "EscoError",
     "InputError",
@@ -89,3 +91,7 @@ class LegacyCacheError(CacheError):
 
 class InputError(EscoError, ValueError):
     """Bad input to extraction: wrong type, empty where not allowed, or too long."""
+
+
+class ClusterError(EscoError):
+    """The Ray engine cannot run: Ray is not installed, or workers died more often than retried."""

@@ -7,6 +7,7 @@ inputs, :mod:`.outputs` writes the records so that a kill leaves a valid file).
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Iterator
@@ -196,6 +197,22 @@ def _read_inputs(text: str | None, inputs: tuple[Path, ...]) -> list[tuple[str, 
     default=None,
     help="Progress bar on stderr (default: when stderr is a terminal).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Batch mode: extract in this process, or on Ray workers (needs the ray extra).",
+)
+@click.option(
+    "--ray-address",
+    help="--engine ray: the cluster to join (e.g. auto, or ray://head:10001); default: start Ray here.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    help="--engine ray: workers, each with its own model (default: one per GPU, else per CPU).",
+)
 @pass_app
 def extract_command(
     app: AppContext,
@@ -216,6 +233,9 @@ def extract_command(
     segment_cache: int,
     backend: Backend,
     progress: bool | None,
+    engine: str,
+    ray_address: str | None,
+    workers: int | None,
 ) -> None:
     """Find ESCO skills and occupations in a text, files, folders, tables or stdin.
 
@@ -228,7 +248,9 @@ def extract_command(
     starts with "{", else one text. A kill leaves a valid OUTPUT; --resume continues it.
     """
     app.backend = backend
-    batch = (
+    if engine == "local" and (ray_address is not None or workers is not None):
+        raise click.UsageError("--ray-address and --workers need --engine ray")
+    batch = engine == "ray" or (
         output is not None
         or fmt is not None
         or resume
@@ -255,6 +277,7 @@ def extract_command(
             progress,
             {"skills_threshold": skills_threshold, "occupation_threshold": occupation_threshold},
             {"max_results": max_results, "language": language},
+            {"address": ray_address, "workers": workers} if engine == "ray" else None,
         )
         return
     documents = _read_inputs(text, inputs)
@@ -284,6 +307,7 @@ def _run_batch(
     progress: bool | None,
     thresholds: dict[str, float | None],
     options: dict[str, Any],
+    cluster: dict[str, Any] | None = None,
 ) -> None:
     if not inputs and sys.stdin.isatty():
         raise click.UsageError("give files or folders, or pipe JSONL or text on stdin")
@@ -291,8 +315,9 @@ def _run_batch(
         raise click.UsageError("stdin (-) can be read only once")
     check_inputs(inputs, Columns(text_column, id_column))
     writer = open_writer(output, fmt, resume=resume, overwrite=overwrite, stdout=sys.stdout)
+    extract = _extract_records if cluster is None else functools.partial(_extract_on_ray, cluster=cluster)
     try:
-        failed = _extract_records(
+        failed = extract(
             app,
             inputs,
             writer,
@@ -370,6 +395,40 @@ def _extract_records(
             )
             bar.update(len(chunk))
     return failed
+
+
+def _extract_on_ray(
+    app: AppContext,
+    inputs: tuple[Path, ...],
+    writer: RecordWriter,
+    output: Path | None,
+    text_column: str,
+    id_column: str | None,
+    batch_size: int,
+    segment_cache: int,
+    progress: bool | None,
+    thresholds: dict[str, float | None],
+    options: dict[str, Any],
+    *,
+    cluster: dict[str, Any],
+) -> int:
+    from .ray_engine import extract_on_ray
+
+    records = iter_records(inputs, text_column=text_column, id_column=id_column, stdin=sys.stdin)
+    skipped = _skip(records, writer.done, writer.last_id, output)
+    return extract_on_ray(
+        app,
+        records,
+        writer,
+        skipped=skipped,
+        total=count_records(inputs) if all(str(p) != "-" for p in inputs) and inputs else None,
+        batch_size=batch_size,
+        segment_cache=segment_cache,
+        progress=progress,
+        thresholds=thresholds,
+        options=options,
+        **cluster,
+    )
 
 
 def _skip(records: Iterator[InputRecord], count: int, last_id: str | None, output: Path | None) -> int:
