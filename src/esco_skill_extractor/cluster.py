@@ -260,15 +260,23 @@ class ExtractorActor:
 
 
 def worker_resources(
-    workers: int | None, num_cpus: float = 1.0, num_gpus: float | None = None
+    workers: int | None, num_cpus: float = 1.0, num_gpus: float | None = None, *, strict: bool = True
 ) -> tuple[int, float, float]:
     """``(workers, cpus, gpus)`` per actor, checked against the cluster (Ray initialised).
 
     ``num_gpus=None`` gives each actor one GPU when the cluster has GPUs, else none;
     ``workers=None`` is one actor per GPU, else one per ``num_cpus`` CPUs.
 
+    Args:
+        workers: Actors wanted.
+        num_cpus: CPUs per actor.
+        num_gpus: GPUs per actor.
+        strict: Refuse more actors than the cluster holds now (else warn: an autoscaling
+            cluster may grow to hold them).
+
     Raises:
-        ClusterError: the cluster cannot hold that many actors (they would wait forever).
+        ClusterError: ``strict`` and the cluster cannot hold that many actors (they would
+            wait forever).
     """
     ray = require_ray()
     total = ray.cluster_resources()
@@ -278,10 +286,13 @@ def worker_resources(
     if workers is None:
         workers = int(gpus // num_gpus) if num_gpus else int(cpus // num_cpus)
     if workers < 1 or workers * num_cpus > cpus or workers * num_gpus > gpus:
-        raise ClusterError(
-            f"the cluster has {cpus:g} CPUs and {gpus:g} GPUs: {workers} worker(s) of {num_cpus:g} "
-            f"CPU and {num_gpus:g} GPU do not fit; use fewer workers or add nodes"
+        message = (
+            f"the cluster has {cpus:g} CPUs and {gpus:g} GPUs: {max(workers, 1)} worker(s) of "
+            f"{num_cpus:g} CPU and {num_gpus:g} GPU do not fit"
         )
+        if strict or workers < 1:
+            raise ClusterError(f"{message}; use fewer workers or add nodes")
+        logger.warning("%s now; they wait for the cluster to grow", message)
     return workers, num_cpus, num_gpus
 
 
@@ -331,7 +342,11 @@ class ExtractorPool:
             ).remote(spec, prepared, max_results=max_results, language=language)
             for i in range(workers)
         ]
-        self._get([actor.ready.remote() for actor in self._actors])
+        try:
+            self._get([actor.ready.remote() for actor in self._actors])
+        except BaseException:
+            self.close()
+            raise
 
     def __enter__(self) -> ExtractorPool:
         return self
@@ -442,7 +457,7 @@ def extract_dataset(
             f"the dataset has no column {text_column!r} (columns: {', '.join(schema.names)}); "
             "name it with text_column="
         )
-    workers, num_cpus, gpus = worker_resources(workers, num_cpus, num_gpus)
+    workers, num_cpus, gpus = worker_resources(workers, num_cpus, num_gpus, strict=False)
     prepared = prepare_cache(spec, ship=ship_cache)
     return ds.map_batches(
         ExtractorActor,

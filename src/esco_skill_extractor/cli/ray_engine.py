@@ -109,7 +109,8 @@ def extract_on_ray(
 
     show = sys.stderr.isatty() if progress is None else progress
     with ray_session(address):
-        count, cpus, gpus = worker_resources(workers)
+        # On a cluster of one's own the workers may wait for an autoscaler; here they would hang.
+        count, cpus, gpus = worker_resources(workers, strict=address is None)
         prepared = prepare_cache(spec)
         started = time.perf_counter()
         with ExtractorPool(spec, prepared, workers=count, num_cpus=cpus, num_gpus=gpus, **options) as pool:
