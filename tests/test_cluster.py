@@ -46,24 +46,24 @@ def test_extract_dataset_matches_the_library(
 ) -> None:
     context = ray_local.data.DataContext.get_current()
     monkeypatch.setattr(context.execution_options, "preserve_order", True)
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
     texts = [f"{TEXTS[i % len(TEXTS)]} Number {i}." for i in range(10)]
-    ds = ray_local.data.from_items([{"ref": i, "body": t} for i, t in enumerate(texts)])
+    source = tmp_path / "ads"
+    source.mkdir()
+    for part in range(2):  # two files: Ray Data reads them in parallel
+        refs = list(range(part * 5, part * 5 + 5))
+        pq.write_table(pa.table({"ref": refs, "body": [texts[i] for i in refs]}), source / f"{part}.parquet")
+    ds = ray_local.data.read_parquet(str(source))
     out = extract_dataset(
-        ds,
-        text_column="body",
-        workers=2,
-        batch_size=3,
-        model="fake:64",
-        esco_dir=esco_mini,
-        cache_dir=tmp_path,
+        ds, text_column="body", batch_size=3, model="fake:64", esco_dir=esco_mini, cache_dir=tmp_path
     )
     rows = out.take_all()
     assert [r["ref"] for r in rows] == list(range(10))
     for row, want in zip(rows, expected(esco_mini, tmp_path, texts), strict=True):
         assert row["error"] is None
         assert row["skills"] == want["skills"] and row["occupations"] == want["occupations"]
-    # Parquet through Ray Data: the CLI's types for the match columns.
-    pq = pytest.importorskip("pyarrow.parquet")
+    # Parquet written by Ray Data: the CLI's types for the match columns.
     from esco_skill_extractor.cli.outputs import parquet_schema
 
     out.write_parquet(str(tmp_path / "parquet"))

@@ -421,7 +421,8 @@ def extract_dataset(
         ds: A ``ray.data.Dataset`` with a text column.
         text_column: Its name. Null texts count as empty; other non-text values give a row
             with ``error`` set and no matches.
-        workers: Actors in the pool (``None``: one per GPU, else one per ``num_cpus`` CPUs).
+        workers: Actors in the pool (``None``: one per GPU, else one per ``num_cpus`` CPUs
+            but one, which Ray Data's read and write tasks need).
         batch_size: Rows per batch.
         num_cpus: CPUs per actor.
         num_gpus: GPUs per actor (``None``: one when the cluster has GPUs, else none).
@@ -457,6 +458,9 @@ def extract_dataset(
             f"the dataset has no column {text_column!r} (columns: {', '.join(schema.names)}); "
             "name it with text_column="
         )
+    if workers is None:
+        count, _, gpus = worker_resources(None, num_cpus, num_gpus, strict=False)
+        workers = count if gpus else max(1, count - 1)
     workers, num_cpus, gpus = worker_resources(workers, num_cpus, num_gpus, strict=False)
     prepared = prepare_cache(spec, ship=ship_cache)
     return ds.map_batches(
