@@ -41,7 +41,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 
 
-def run_cli(corpus: Path, out: Path, engine: str, workers: int | None, common: list[str]) -> dict[str, Any]:
+def run_cli(
+    corpus: Path, out: Path, engine: str, workers: int | None, common: list[str], extra: list[str]
+) -> dict[str, Any]:
     """One ``extract`` run in a child process: wall time, and Ray's start-up from its log."""
     command = [
         sys.executable,
@@ -57,6 +59,7 @@ def run_cli(corpus: Path, out: Path, engine: str, workers: int | None, common: l
         "--no-progress",
         "--engine",
         engine,
+        *extra,
     ]
     if workers is not None:
         command += ["--workers", str(workers)]
@@ -73,6 +76,28 @@ def run_cli(corpus: Path, out: Path, engine: str, workers: int | None, common: l
     if workers_ready:
         result["workers_start_s"] = float(workers_ready.group(1))
     return result
+
+
+def compare(ours: list[dict[str, Any]], local: list[dict[str, Any]]) -> dict[str, Any]:
+    """How far records are from the local engine's: ids, matched URIs, largest score gap."""
+    same_ids = [r["id"] for r in ours] == [r["id"] for r in local]
+    differing = same_uris = 0
+    gap = 0.0
+    for a, b in zip(ours, local, strict=False):
+        differing += a != b
+        uris_a = [[m["uri"] for m in a[k]] for k in ("skills", "occupations")]
+        uris_b = [[m["uri"] for m in b[k]] for k in ("skills", "occupations")]
+        if uris_a == uris_b:
+            same_uris += 1
+            for kind in ("skills", "occupations"):
+                for x, y in zip(a[kind], b[kind], strict=True):
+                    gap = max(gap, abs(x["score"] - y["score"]))
+    return {
+        "same_ids": same_ids and len(ours) == len(local),
+        "records_differing": differing + abs(len(ours) - len(local)),
+        "records_with_other_matches": len(local) - same_uris,
+        "max_score_gap": gap,
+    }
 
 
 def driver_cost(corpus: Path, output: Path, batch_size: int = 32) -> float:
@@ -101,6 +126,7 @@ def main() -> None:
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--esco-dir", help="ESCO CSV folder (default: the built-in ESCO).")
     parser.add_argument("--cache-dir", help="Cache folder (default: the user cache folder).")
+    parser.add_argument("--segment-cache", type=int, help="extract --segment-cache (default: its default).")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
@@ -109,13 +135,20 @@ def main() -> None:
     common = ["--model", args.model, "--device", "cpu"]
     common += ["--esco-dir", args.esco_dir] if args.esco_dir else []
     common += ["--cache-dir", args.cache_dir] if args.cache_dir else []
+    extra = ["--segment-cache", str(args.segment_cache)] if args.segment_cache is not None else []
     load = os.getloadavg()
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", file=sys.stderr)
 
     texts = build_corpus(development_sentences(args.data), args.docs)
     engines: list[tuple[str, str, int | None]] = [("local", "local", None)]
     engines += [(f"ray, {n} worker(s)", "ray", n) for n in map(int, args.workers.split(","))]
-    report: dict[str, Any] = {"docs": len(texts), "cpus": os.cpu_count(), "model": args.model, "engines": {}}
+    report: dict[str, Any] = {
+        "docs": len(texts),
+        "cpus": os.cpu_count(),
+        "model": args.model,
+        "segment_cache": args.segment_cache,
+        "engines": {},
+    }
     with tempfile.TemporaryDirectory(prefix="ray-bench-") as folder:
         base = Path(folder)
         full, one = base / "corpus.jsonl", base / "one.jsonl"
@@ -126,12 +159,12 @@ def main() -> None:
         one.write_text(lines[0], "utf-8")
         outputs: dict[str, Path] = {}
         # Untimed: a first run may build the taxonomy snapshot, lexical indexes or cache.
-        run_cli(one, base / "warm-up.jsonl", "local", None, common)
+        run_cli(one, base / "warm-up.jsonl", "local", None, common, extra)
         for label, engine, workers in engines:
             name = engine if workers is None else f"{engine}-{workers}"
-            start = run_cli(one, base / f"{name}-one.jsonl", engine, workers, common)
+            start = run_cli(one, base / f"{name}-one.jsonl", engine, workers, common, extra)
             outputs[label] = base / f"{name}.jsonl"
-            whole = run_cli(full, outputs[label], engine, workers, common)
+            whole = run_cli(full, outputs[label], engine, workers, common, extra)
             seconds = whole["wall_s"] - start["wall_s"]
             entry = {
                 "start_s": round(start["wall_s"], 2),
@@ -144,14 +177,11 @@ def main() -> None:
             report["engines"][label] = entry
             print(f"{label}: {entry}", file=sys.stderr)
         reference = outputs["local"].read_bytes()
-        local_records = outputs["local"].read_text("utf-8").splitlines()
+        local_records = [json.loads(line) for line in outputs["local"].read_text("utf-8").splitlines()]
         for label, path in outputs.items():
-            ours = path.read_text("utf-8").splitlines()
-            differ = sum(a != b for a, b in zip(ours, local_records, strict=False)) + abs(
-                len(ours) - len(local_records)
-            )
+            ours = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+            report["engines"][label].update(compare(ours, local_records))
             report["engines"][label]["identical_to_local"] = path.read_bytes() == reference
-            report["engines"][label]["records_differing"] = differ
         report["driver_records_per_s"] = round(driver_cost(full, outputs["local"]), 1)
     load = os.getloadavg()
     print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", file=sys.stderr)
@@ -160,11 +190,14 @@ def main() -> None:
         return
     local = report["engines"]["local"]["docs_per_s"]
     print(f"{report['docs']} documents, {report['cpus']} CPUs, {args.model} (torch, CPU)")
-    print(f"{'engine':<20} {'start (1 doc)':>13} {'docs/s':>8} {'vs local':>9} {'identical':>10}")
+    print(
+        f"{'engine':<20} {'start (1 doc)':>13} {'docs/s':>8} {'vs local':>9} {'identical':>10} other matches"
+    )
     for label, entry in report["engines"].items():
         print(
             f"{label:<20} {entry['start_s']:>12.1f}s {entry['docs_per_s']:>8.2f} "
-            f"{entry['docs_per_s'] / local:>8.2f}x {str(entry['identical_to_local']):>10}"
+            f"{entry['docs_per_s'] / local:>8.2f}x {str(entry['identical_to_local']):>10} "
+            f"{entry['records_with_other_matches']} records, max score gap {entry['max_score_gap']:.2g}"
         )
         if "ray_start_s" in entry:
             print(
