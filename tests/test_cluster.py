@@ -91,6 +91,7 @@ def test_a_node_without_the_cache_imports_it_instead_of_building(
     prepared = prepare_cache(driver, ship=True)
     assert prepared.size > 0
     node = ExtractorSpec(model="fake:64", esco_dir=str(esco_mini), cache_dir=str(tmp_path / "node"))
+    caplog.clear()  # only what the worker logs
     with caplog.at_level(logging.INFO, logger="esco_skill_extractor"):
         worker = ExtractorActor(node, prepared)
     worker.ready()
