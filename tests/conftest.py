@@ -46,3 +46,19 @@ def bundled_embedder():  # type: ignore[no-untyped-def]
     from esco_skill_extractor.embedding import load_embedder
 
     return load_embedder("all-MiniLM-L6-v2", device="cpu").embedder
+
+
+@pytest.fixture(scope="session")
+def ray_local(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A local Ray of 2 CPUs for the session (workers see their own ESCO_HOME), shut down after."""
+    ray = pytest.importorskip("ray")
+    home = tmp_path_factory.mktemp("ray-home")
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level="WARNING",
+        runtime_env={"env_vars": {"ESCO_HOME": str(home), "HF_HUB_OFFLINE": "1"}},
+    )
+    yield ray
+    ray.shutdown()

@@ -43,3 +43,29 @@ def test_model_cost_runs_on_a_small_shape(tmp_path: Path) -> None:
     assert recipe["tokens"] > recipe["distinct_texts"]  # at least <s> and </s> around each
     assert report["calibration"]["texts"] == 40 and report["build_hours_estimate"] > 0
     assert (tmp_path / "model" / "model.safetensors").is_file()  # built once, kept for the next run
+
+
+@pytest.mark.slow
+def test_ray_engine_benchmark_runs_on_the_test_taxonomy(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    data = tmp_path / "benchmark"
+    data.mkdir()
+    with open(data / "dev_annotations.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sentence", "label"])
+        for i in range(8):
+            writer.writerow([f"Sentence {i}: we need Python, SQL and teamwork, and a cook.", "x"])
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "ray_engine.py"),
+        *("--data", str(data), "--docs", "4", "--workers", "2", "--model", "fake:64"),
+        *("--esco-dir", str(MINI), "--cache-dir", str(tmp_path / "cache"), "--json"),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["docs"] == 4 and set(report["engines"]) == {"local", "ray, 2 worker(s)"}
+    for entry in report["engines"].values():
+        assert entry["identical_to_local"] and entry["records_differing"] == 0
+    assert report["engines"]["ray, 2 worker(s)"]["ray_start_s"] > 0
+    assert report["driver_records_per_s"] > 0

@@ -17,7 +17,8 @@ Every error the library raises on purpose derives from :class:`EscoError`::
     ├── ExportError                 a JavaScript export folder is missing files, is newer
     │                               than this version reads, or was made for another model
     │                               or taxonomy
-    └── InputError                  bad input to extraction (wrong type, too long)
+    ├── InputError                  bad input to extraction (wrong type, too long)
+    └── ClusterError                the Ray engine cannot run (Ray missing, workers lost)
 
 The CLI turns these into one-line messages with exit code 2; the HTTP API maps them to
 4xx answers with a JSON body.
@@ -29,6 +30,7 @@ __all__ = [
     "CacheCorrupted",
     "CacheError",
     "CacheVersionMismatch",
+    "ClusterError",
     "ConceptNotFound",
     "EscoError",
     "ExportError",
@@ -98,3 +100,7 @@ class ExportError(EscoError):
 
 class InputError(EscoError, ValueError):
     """Bad input to extraction: wrong type, empty where not allowed, or too long."""
+
+
+class ClusterError(EscoError):
+    """The Ray engine cannot run: Ray is not installed, or workers died more often than retried."""

@@ -39,6 +39,7 @@ __all__ = [
     "iter_records",
     "read_document_file",
     "require_pyarrow",
+    "too_long",
 ]
 
 DOCUMENT_SUFFIXES = (".txt", ".md", ".pdf", ".docx")
@@ -381,3 +382,10 @@ def _parquet_records(path: Path, columns: Columns) -> Iterator[InputRecord]:
         for row in batch.to_pylist():
             number += 1
             yield _row_record(row, f"{path}:{number}", columns)
+
+
+def too_long(text: str, max_chars: int) -> str | None:
+    """Why ``text`` is refused by ``--max-chars`` (``None``: it is not)."""
+    if len(text) > max_chars:
+        return f"the text has {len(text):,} characters; the limit is {max_chars:,} (--max-chars)"
+    return None

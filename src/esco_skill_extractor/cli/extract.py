@@ -7,6 +7,7 @@ inputs, :mod:`.outputs` writes the records so that a kill leaves a valid file).
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from .corpus import (
     is_batch_input,
     iter_records,
     read_document_file,
+    too_long,
 )
 from .outputs import OutputFormat, RecordWriter, format_record, guess_format, open_writer
 
@@ -227,6 +229,22 @@ def _read_inputs(text: str | None, inputs: tuple[Path, ...]) -> list[tuple[str, 
     default=None,
     help="Progress bar on stderr (default: when stderr is a terminal).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Batch mode: extract in this process, or on Ray workers (needs the ray extra).",
+)
+@click.option(
+    "--ray-address",
+    help="--engine ray: the cluster to join (e.g. auto, or ray://head:10001); default: start Ray here.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    help="--engine ray: workers, each with its own model (default: one per GPU, else per CPU).",
+)
 @pass_app
 def extract_command(
     app: AppContext,
@@ -249,6 +267,9 @@ def extract_command(
     max_chars: int,
     on_error: OnError,
     progress: bool | None,
+    engine: str,
+    ray_address: str | None,
+    workers: int | None,
 ) -> None:
     """Find ESCO skills and occupations in a text, files, folders, tables or stdin.
 
@@ -261,7 +282,9 @@ def extract_command(
     starts with "{", else one text. A kill leaves a valid OUTPUT; --resume continues it.
     """
     app.backend = backend
-    batch = (
+    if engine == "local" and (ray_address is not None or workers is not None):
+        raise click.UsageError("--ray-address and --workers need --engine ray")
+    batch = engine == "ray" or (
         output is not None
         or fmt is not None
         or resume
@@ -289,11 +312,12 @@ def extract_command(
             {"skills_threshold": skills_threshold, "occupation_threshold": occupation_threshold},
             {"max_results": max_results, "language": language},
             _Limits(max_chars, on_error),
+            {"address": ray_address, "workers": workers} if engine == "ray" else None,
         )
         return
     documents = _read_inputs(text, inputs)
     for name, body in documents:
-        if problem := _too_long(body, max_chars):
+        if problem := too_long(body, max_chars):
             raise click.BadParameter(f"{name}: {problem}", param_hint="INPUT")
     extractor = make_extractor(app, skills_threshold, occupation_threshold, segment_cache_size=segment_cache)
     results = extractor.extract([body for _, body in documents], max_results=max_results, language=language)
@@ -322,15 +346,19 @@ def _run_batch(
     thresholds: dict[str, float | None],
     options: dict[str, Any],
     limits: _Limits,
+    cluster: dict[str, Any] | None = None,
 ) -> None:
+    if cluster is not None and limits.on_error == "stop":
+        raise click.UsageError("--on-error stop is for --engine local; the Ray engine writes error rows")
     if not inputs and sys.stdin.isatty():
         raise click.UsageError("give files or folders, or pipe JSONL or text on stdin")
     if sum(str(p) == "-" for p in inputs) > 1:
         raise click.UsageError("stdin (-) can be read only once")
     check_inputs(inputs, Columns(text_column, id_column))
     writer = open_writer(output, fmt, resume=resume, overwrite=overwrite, stdout=sys.stdout)
+    extract = _extract_records if cluster is None else functools.partial(_extract_on_ray, cluster=cluster)
     try:
-        failed = _extract_records(
+        failed = extract(
             app,
             inputs,
             writer,
@@ -396,7 +424,7 @@ def _extract_records(
             for record in chunk:
                 try:
                     body = record.read()
-                    if problem := _too_long(body, limits.max_chars):
+                    if problem := too_long(body, limits.max_chars):
                         raise DocumentError(f"{record.source}: {problem}")
                 except DocumentError as exc:
                     if limits.on_error == "stop":
@@ -421,12 +449,6 @@ def _extract_records(
             if stop is not None:
                 raise CorpusError(f"{stop} (--on-error stop; the records before it are written)")
     return failed
-
-
-def _too_long(text: str, max_chars: int) -> str | None:
-    if len(text) > max_chars:
-        return f"the text has {len(text):,} characters; the limit is {max_chars:,} (--max-chars)"
-    return None
 
 
 def _extract_each(
@@ -458,6 +480,42 @@ def _extract_each(
         else:
             results.append(result)
     return results
+
+
+def _extract_on_ray(
+    app: AppContext,
+    inputs: tuple[Path, ...],
+    writer: RecordWriter,
+    output: Path | None,
+    text_column: str,
+    id_column: str | None,
+    batch_size: int,
+    segment_cache: int,
+    progress: bool | None,
+    thresholds: dict[str, float | None],
+    options: dict[str, Any],
+    limits: _Limits,
+    *,
+    cluster: dict[str, Any],
+) -> int:
+    from .ray_engine import extract_on_ray
+
+    records = iter_records(inputs, text_column=text_column, id_column=id_column, stdin=sys.stdin)
+    skipped = _skip(records, writer.done, writer.last_id, output)
+    return extract_on_ray(
+        app,
+        records,
+        writer,
+        skipped=skipped,
+        total=count_records(inputs) if all(str(p) != "-" for p in inputs) and inputs else None,
+        batch_size=batch_size,
+        segment_cache=segment_cache,
+        progress=progress,
+        thresholds=thresholds,
+        options=options,
+        max_chars=limits.max_chars,
+        **cluster,
+    )
 
 
 def _skip(records: Iterator[InputRecord], count: int, last_id: str | None, output: Path | None) -> int:

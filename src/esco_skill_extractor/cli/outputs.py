@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
 
+from ..schema import occupations_type, skills_type
 from ..types import Extraction
 from .corpus import CorpusError, InputRecord, require_pyarrow
 
@@ -240,42 +241,13 @@ def parquet_schema() -> Any:
     """The Arrow schema of Parquet output (nested lists of structs, as in JSONL)."""
     import pyarrow as pa  # type: ignore[import-untyped]
 
-    evidence = pa.list_(pa.struct([("start", pa.int64()), ("end", pa.int64()), ("text", pa.string())]))
-    skill = pa.struct(
-        [
-            ("uri", pa.string()),
-            ("label", pa.string()),
-            ("score", pa.float64()),
-            ("skill_type", pa.string()),
-            ("reuse_level", pa.string()),
-            ("collections", pa.list_(pa.string())),
-            ("evidence", evidence),
-            ("matched_label", pa.string()),
-        ]
-    )
-    occupation = pa.struct(
-        [
-            ("uri", pa.string()),
-            ("label", pa.string()),
-            ("score", pa.float64()),
-            ("isco_code", pa.string()),
-            ("source", pa.string()),
-            ("evidence", evidence),
-            ("text_score", pa.float64()),
-            ("skills_score", pa.float64()),
-            ("essential_skills_found", pa.list_(pa.string())),
-            ("optional_skills_found", pa.list_(pa.string())),
-            ("essential_skills_total", pa.int64()),
-            ("optional_skills_total", pa.int64()),
-        ]
-    )
     return pa.schema(
         [
             ("id", pa.string()),
             ("source", pa.string()),
             ("error", pa.string()),
-            ("skills", pa.list_(skill)),
-            ("occupations", pa.list_(occupation)),
+            ("skills", skills_type()),
+            ("occupations", occupations_type()),
         ]
     )
 

@@ -1,0 +1,192 @@
+"""extract --engine ray: the local engine's records on Ray workers, in every format, through
+a killed worker, a resume, empty input and unreadable documents (local Ray, 2 CPUs)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from fixtures_texts import TEXTS
+
+from esco_skill_extractor.cli import cli
+
+pytestmark = pytest.mark.slow  # each run starts Ray workers (seconds)
+
+
+def invoke(esco_mini: Path, tmp_path: Path, *args: str):  # type: ignore[no-untyped-def]
+    base = ["--esco-dir", str(esco_mini), "--cache-dir", str(tmp_path / "cache"), "--model", "fake:64"]
+    return CliRunner().invoke(cli, [*base, "extract", *args, "--no-progress"])
+
+
+def rows(count: int) -> list[dict[str, str]]:
+    return [{"id": f"ad-{i}", "text": f"{TEXTS[i % len(TEXTS)]} Number {i}."} for i in range(count)]
+
+
+def write_input(folder: Path, kind: str, records: list[dict[str, str]]) -> Path:
+    if kind == "jsonl":
+        path = folder / "ads.jsonl"
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    elif kind == "csv":
+        path = folder / "ads.csv"
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, ["id", "text"])
+            writer.writeheader()
+            writer.writerows(records)
+    elif kind == "parquet":
+        pa = pytest.importorskip("pyarrow")
+        pq = pytest.importorskip("pyarrow.parquet")
+        path = folder / "ads.parquet"
+        pq.write_table(pa.Table.from_pylist(records), path)
+    else:  # a folder of documents, one of them unreadable
+        path = folder / "docs"
+        path.mkdir()
+        for record in records:
+            (path / f"{record['id']}.txt").write_text(record["text"], "utf-8")
+        (path / "broken.pdf").write_bytes(b"%PDF-1.4\n this is not really a PDF")
+    return path
+
+
+def read_output(path: Path) -> list[dict[str, Any]]:
+    if path.suffix == ".parquet":
+        pq = pytest.importorskip("pyarrow.parquet")
+        return list(pq.read_table(path).to_pylist())
+    if path.suffix == ".csv":
+        with open(path, encoding="utf-8", newline="") as handle:
+            return list(csv.DictReader(handle))
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("source", "target"), [("jsonl", "csv"), ("csv", "parquet"), ("parquet", "jsonl"), ("folder", "jsonl")]
+)
+def test_same_records_as_the_local_engine(
+    ray_local: Any, esco_mini: Path, tmp_path: Path, source: str, target: str
+) -> None:
+    path = write_input(tmp_path, source, rows(13))
+    local, remote = tmp_path / f"local.{target}", tmp_path / f"ray.{target}"
+    assert invoke(esco_mini, tmp_path, str(path), "-o", str(local)).exit_code == 0
+    result = invoke(esco_mini, tmp_path, str(path), "-o", str(remote), "--engine", "ray", "--batch-size", "4")
+    assert result.exit_code == 0, result.output
+    records = read_output(remote)
+    assert records == read_output(local)
+    assert len(records) == 13 + (source == "folder")
+    if target != "parquet":
+        assert remote.read_bytes() == local.read_bytes()
+    if source == "folder":  # an unreadable document is a record with its error, not a failure
+        broken = next(r for r in records if r["id"] == "broken.pdf")
+        assert "cannot be read" in broken["error"] and broken["skills"] == []
+        assert "1 record(s) could not be used" in result.stderr
+    assert any(r["skills"] not in ([], "[]") for r in records)
+
+
+def kill_a_worker_when(out: Path, records: int, seen: dict[str, Any]) -> None:
+    """SIGKILL one of the run's Ray workers once ``out`` holds ``records`` records."""
+    import ray
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        names = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)]
+        workers = [n for n in names if n.startswith("esco-extract-")]
+        done = len(out.read_text("utf-8").splitlines()) if out.exists() else 0
+        if workers and done >= records:
+            actor = ray.get_actor(sorted(workers)[0])
+            pid = ray.get(actor.__ray_call__.remote(lambda self: os.getpid()))
+            os.kill(pid, signal.SIGKILL)
+            seen.update(pid=pid, done=done)
+            return
+        time.sleep(0.005)
+
+
+def test_a_killed_worker_loses_and_repeats_nothing(ray_local: Any, esco_mini: Path, tmp_path: Path) -> None:
+    path = write_input(tmp_path, "jsonl", rows(160))
+    local, remote = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    assert invoke(esco_mini, tmp_path, str(path), "-o", str(local)).exit_code == 0
+    seen: dict[str, Any] = {}
+    killer = threading.Thread(target=kill_a_worker_when, args=(remote, 4, seen))
+    killer.start()
+    result = invoke(esco_mini, tmp_path, str(path), "-o", str(remote), "--engine", "ray", "--batch-size", "2")
+    killer.join()
+    assert result.exit_code == 0, result.output
+    assert seen and seen["done"] < 160, "the worker was not killed during the run"
+    assert [r["id"] for r in read_output(remote)] == [f"ad-{i}" for i in range(160)]
+    assert remote.read_bytes() == local.read_bytes()
+
+
+def test_resume_continues_a_cut_output(ray_local: Any, esco_mini: Path, tmp_path: Path) -> None:
+    path = write_input(tmp_path, "jsonl", rows(20))
+    out = tmp_path / "out.jsonl"
+    assert invoke(esco_mini, tmp_path, str(path), "-o", str(out), "--engine", "ray").exit_code == 0
+    complete = out.read_bytes()
+    lines = complete.splitlines(keepends=True)
+    out.write_bytes(b"".join(lines[:7]) + lines[7][:20])  # killed while writing record 8
+    again = invoke(esco_mini, tmp_path, str(path), "-o", str(out), "--resume", "--engine", "ray")
+    assert again.exit_code == 0, again.output
+    assert out.read_bytes() == complete
+    (tmp_path / "other").mkdir()
+    other = write_input(tmp_path / "other", "jsonl", rows(3))
+    refused = invoke(esco_mini, tmp_path, str(other), "-o", str(out), "--resume", "--engine", "ray")
+    assert refused.exit_code == 2 and "are these the inputs of that run?" in refused.output
+
+
+@pytest.mark.parametrize("target", ["jsonl", "csv", "parquet"])
+def test_empty_input(ray_local: Any, esco_mini: Path, tmp_path: Path, target: str) -> None:
+    path = write_input(tmp_path, "jsonl", [])
+    out = tmp_path / f"out.{target}"
+    result = invoke(esco_mini, tmp_path, str(path), "-o", str(out), "--engine", "ray")
+    assert result.exit_code == 0, result.output
+    assert read_output(out) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--workers", "2"], "--ray-address and --workers need --engine ray"),
+        (["--engine", "ray", "--workers", "5"], "do not fit; use fewer workers"),
+        (["--engine", "ray", "--on-error", "stop"], "--on-error stop is for --engine local"),
+    ],
+)
+def test_bad_options_are_one_line_exit_2(
+    ray_local: Any, esco_mini: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    path = write_input(tmp_path, "jsonl", rows(2))
+    result = invoke(esco_mini, tmp_path, str(path), "-o", str(tmp_path / "out.jsonl"), *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_without_ray_an_install_hint(
+    esco_mini: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)
+    path = write_input(tmp_path, "jsonl", rows(2))
+    result = invoke(esco_mini, tmp_path, str(path), "-o", str(tmp_path / "out.jsonl"), "--engine", "ray")
+    assert result.exit_code == 2
+    assert "pip install 'esco-skill-extractor[ray]'" in result.output
+
+
+def test_max_chars_makes_error_rows_on_ray_as_on_one_machine(
+    ray_local: Any, esco_mini: Path, tmp_path: Path
+) -> None:
+    records = rows(3)
+    records[1]["text"] = "Python " * 40
+    path = write_input(tmp_path, "jsonl", records)
+    outputs = {}
+    for engine in ("local", "ray"):
+        out = tmp_path / f"{engine}.jsonl"
+        result = invoke(
+            esco_mini, tmp_path, str(path), "-o", str(out), "--max-chars", "200", "--engine", engine
+        )
+        assert result.exit_code == 0, result.output
+        outputs[engine] = read_output(out)
+    assert outputs["ray"] == outputs["local"]
+    assert [r["error"] is None for r in outputs["ray"]] == [True, False, True]
+    assert "the limit is 200 (--max-chars)" in outputs["ray"][1]["error"]
