@@ -40,6 +40,24 @@ def _escape(text: str) -> bytes:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").encode("latin-1")
 
 
+def _pdf_file(objects: list[bytes], page_ids: list[int]) -> bytes:
+    """The PDF file of ``objects`` (numbered from 1; object 2, the page tree, is filled in)."""
+    kids = b" ".join(b"%d 0 R" % i for i in page_ids)
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(page_ids))
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
 def make_pdf(pages: list[list[str]]) -> bytes:
     """A valid PDF whose pages hold these lines of text (Helvetica); ``[]``: a blank page."""
     objects: list[bytes] = []
@@ -61,20 +79,7 @@ def make_pdf(pages: list[list[str]]) -> bytes:
             b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (content_id, font_id)
         )
         page_ids.append(len(objects))
-    kids = b" ".join(b"%d 0 R" % i for i in page_ids)
-    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(page_ids))
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
+    return _pdf_file(objects, page_ids)
 
 
 def encrypt_pdf(data: bytes, password: str = "secret", algorithm: str = "RC4-128") -> bytes:
@@ -144,17 +149,4 @@ def pdf_bomb(pages: int = 100, operators: int = 900_000) -> bytes:
             b"/Resources << /Font << /F1 3 0 R >> >> >>"
         )
         page_ids.append(len(objects))
-    kids = b" ".join(b"%d 0 R" % i for i in page_ids)
-    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(page_ids))
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, obj in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, obj))
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
+    return _pdf_file(objects, page_ids)

@@ -343,10 +343,12 @@ class ReadingJob:
             message = self._conn.recv() if ready else None
         except (EOFError, OSError):
             message = None
-        finally:
-            self.kill()
         if message is None:
-            return self._failed()
+            try:
+                return self._failed()
+            finally:
+                self.kill()
+        self.kill()
         if message[0] == "ok":
             return Document(message[1], message[2], message[3])
         if message[0] == "memory":
@@ -354,11 +356,14 @@ class ReadingJob:
         raise UploadError(message[1], message[2])
 
     def _failed(self) -> Document:
+        """Why the reader sent nothing: past its deadline (still running), or it died: by its
+        CPU limit (SIGXCPU, SIGKILL) or, anything else, by its memory limit. Its exit code is
+        read before it is killed (killing it first would look like a CPU limit)."""
         code = None
-        if self._process is not None:
+        elapsed = time.monotonic() - self._started
+        if self._process is not None and elapsed < self._timeout:
             self._process.join(1)
             code = self._process.exitcode
-        elapsed = time.monotonic() - self._started
         logger.warning("document reader stopped (exit code %s) after %.1f s", code, elapsed)
         if code is not None and code < 0 and -code in (9, 24) or elapsed >= self._timeout:
             raise UploadError(
