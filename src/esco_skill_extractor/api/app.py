@@ -20,6 +20,7 @@ from ..__about__ import __version__
 from ..settings import Settings, get_settings
 from .access import AccessMiddleware
 from .errors import install_error_handlers
+from .loading import load_from_settings
 from .metrics import Metrics
 from .middleware import BodyLimitMiddleware, DeadlineMiddleware, ObservabilityMiddleware
 from .routes import documents, extract, meta, taxonomy
@@ -87,7 +88,7 @@ def build_api(
     """
     settings = settings if settings is not None else get_settings()
     metrics = Metrics()
-    service = ExtractorService(settings, metrics, extractor=extractor, loader=loader)
+    service = ExtractorService(settings, metrics, extractor=extractor, loader=loader or load_from_settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from fastapi import HTTPException
 
+from ..__about__ import __version__
 from ..errors import EscoError
 from ..extraction.assembly import BUILDING_PHASE
 from ..extraction.segmentation import split_sentences
@@ -142,7 +143,7 @@ class ExtractorService:
         self.standing_in_for: str | None = None  # the model whose cache is built meanwhile
         self.created = time.time()
         self.load_seconds: float | None = None
-        self._loader = loader or load_from_settings
+        self._loader = loader
         self._thread: threading.Thread | None = None
         self._pending: collections.deque[_Job] = collections.deque()
         self._ready_jobs = threading.Condition()
@@ -150,7 +151,7 @@ class ExtractorService:
         self._worker: threading.Thread | None = None
         self._worker_lock = threading.Lock()
         self.rate: float | None = None  # characters per second the model works through
-        metrics.info.info({"version": _version(), "model": self.model_name, "device": ""})
+        metrics.info.info({"version": __version__, "model": self.model_name, "device": ""})
         if extractor is not None:
             self._ready(extractor, 0.0)
 
@@ -213,6 +214,8 @@ class ExtractorService:
     def _load(self) -> None:
         started = time.perf_counter()
         try:
+            if self._loader is None:
+                raise RuntimeError("the service was given neither an extractor nor a loader")
             extractor = self._loader(self)
         except Exception as exc:  # noqa: BLE001 - reported by /health, never raised
             self.error = str(exc) if isinstance(exc, EscoError) else (f"{type(exc).__name__}: {exc}")
@@ -242,7 +245,7 @@ class ExtractorService:
         self.metrics.ready.set(1)
         self.metrics.load_seconds.set(seconds)
         self.metrics.info.info(
-            {"version": _version(), "model": extractor.model_name, "device": extractor.device}
+            {"version": __version__, "model": extractor.model_name, "device": extractor.device}
         )
         if seconds:
             logger.info(
@@ -493,56 +496,3 @@ class ExtractorService:
 def _fail(job: _Job, error: BaseException) -> None:
     with contextlib.suppress(concurrent.futures.InvalidStateError):
         job.future.set_exception(error)
-
-
-def load_from_settings(service: ExtractorService) -> SkillExtractor:
-    """Build the extractor the settings describe, reporting each step to ``service``."""
-    from ..embedding import load_embedder
-    from ..embedding.registry import BUNDLED_MODEL, model_spec
-    from ..extraction import SkillExtractor
-    from ..extraction.assembly import assemble, cache_ready
-    from ..taxonomy import load_taxonomy
-
-    settings = service.settings
-    service.set_phase("loading the ESCO taxonomy")
-    taxonomy = load_taxonomy(settings.data_dir, cache_dir=settings.cache_dir)
-    service.set_taxonomy(taxonomy)  # taxonomy endpoints answer while the model loads
-    if settings.threads:
-        import torch
-
-        torch.set_num_threads(settings.threads)
-    service.set_phase(f"loading the model {settings.model or '(default)'}")
-    loaded = load_embedder(
-        settings.model, device=settings.device, backend=settings.backend, cache_dir=settings.cache_dir
-    )
-    options: dict[str, Any] = {
-        "device": settings.device,
-        "backend": settings.backend,
-        "taxonomy": taxonomy,
-        "cache_dir": settings.cache_dir,
-        "show_progress": settings.show_progress,
-        "on_phase": service.set_phase,
-        "multilingual_model": settings.multilingual_model,
-    }
-    model = loaded.embedder.model_id
-    if (
-        settings.stand_in
-        and not model_spec(model).bundled
-        and not cache_ready(loaded.embedder, taxonomy, cache_dir=settings.cache_dir)
-    ):
-        service.set_phase(
-            f"loading the bundled model {BUNDLED_MODEL} to answer while {model}'s cache is built"
-        )
-        stand_in = assemble(model=BUNDLED_MODEL, **options)
-        service.stand_in(
-            SkillExtractor.from_assembly(stand_in, settings.skills_threshold, settings.occupation_threshold),
-            model,
-        )
-    parts = assemble(loaded=loaded, **options)
-    return SkillExtractor.from_assembly(parts, settings.skills_threshold, settings.occupation_threshold)
-
-
-def _version() -> str:
-    from ..__about__ import __version__
-
-    return __version__

@@ -18,8 +18,9 @@ from ..taxonomy import Taxonomy, load_taxonomy
 if TYPE_CHECKING:
     from ..cache import EmbeddingCache
     from ..embedding import Backend, LoadedModel
+    from ..extraction import SkillExtractor
 
-__all__ = ["AppContext", "EscoGroup", "echo_json", "pass_app"]
+__all__ = ["AppContext", "EscoGroup", "echo_json", "make_extractor", "pass_app", "progress_bar"]
 
 
 class EscoGroup(click.Group):
@@ -86,4 +87,42 @@ def configure_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def make_extractor(
+    app: AppContext,
+    skills_threshold: float | None = None,
+    occupation_threshold: float | None = None,
+    *,
+    segment_cache_size: int = 10_000,
+) -> SkillExtractor:
+    """A :class:`SkillExtractor` for the CLI's options (model, device, data and cache folders)."""
+    from ..extraction import SkillExtractor
+    from ..extraction.assembly import assemble
+
+    parts = assemble(
+        loaded=app.loaded_model,
+        taxonomy=app.taxonomy,
+        cache_dir=app.cache_dir,
+        show_progress=sys.stderr.isatty(),
+    )
+    return SkillExtractor.from_assembly(
+        parts, skills_threshold, occupation_threshold, segment_cache_size=segment_cache_size
+    )
+
+
+def progress_bar(total: int | None, done: int, progress: bool | None) -> Any:
+    """The documents' progress bar on stderr (``progress=None``: when stderr is a terminal)."""
+    from tqdm.auto import tqdm  # type: ignore[import-untyped]
+
+    return tqdm(
+        total=total,
+        initial=done,
+        unit="doc",
+        desc="Extracting",
+        disable=not (sys.stderr.isatty() if progress is None else progress),
+        dynamic_ncols=True,
+        mininterval=0.5,
+        file=sys.stderr,
     )

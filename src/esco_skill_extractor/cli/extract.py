@@ -1,76 +1,33 @@
 """``extract``: skills and occupations of a text, files, folders, tables or stdin.
 
 A single text (``--text``, a file, stdin) gets a readable report or ``--json``; batch mode
-streams one record per document to JSONL, CSV or Parquet (:mod:`.corpus` reads the
-inputs, :mod:`.outputs` writes the records so that a kill leaves a valid file).
+(:mod:`.batch`) streams one record per document to JSONL, CSV or Parquet.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import click
 
 from ..embedding import BACKENDS, Backend
-from ..extraction import SkillExtractor
-from ..extraction.assembly import assemble
-from ..settings import Settings
 from ..types import Extraction
-from .base import AppContext, echo_json, pass_app
+from .base import AppContext, echo_json, make_extractor, pass_app
+from .batch import MAX_CHARS, Limits, OnError, run_batch
 from .corpus import (
-    Columns,
-    CorpusError,
     DocumentError,
-    InputRecord,
-    check_inputs,
-    count_records,
     is_batch_input,
-    iter_records,
     read_document_file,
     too_long,
 )
-from .outputs import OutputFormat, RecordWriter, format_record, guess_format, open_writer
+from .outputs import OutputFormat, guess_format
 
 __all__ = ["MAX_CHARS", "extract_command", "format_extraction", "make_extractor"]
 
 logger = logging.getLogger(__name__)
-
-#: The default of ``--max-chars``: the HTTP API's default ``ESCO_MAX_TEXT_CHARS``.
-MAX_CHARS: int = Settings.model_fields["max_text_chars"].default
-
-OnError = Literal["skip", "stop"]
-
-
-@dataclass(frozen=True)
-class _Limits:
-    max_chars: int
-    on_error: OnError
-
-
-def make_extractor(
-    app: AppContext,
-    skills_threshold: float | None = None,
-    occupation_threshold: float | None = None,
-    *,
-    segment_cache_size: int = 10_000,
-) -> SkillExtractor:
-    """A :class:`SkillExtractor` for the CLI's options (model, device, data and cache folders)."""
-    parts = assemble(
-        loaded=app.loaded_model,
-        taxonomy=app.taxonomy,
-        cache_dir=app.cache_dir,
-        show_progress=sys.stderr.isatty(),
-    )
-    return SkillExtractor.from_assembly(
-        parts, skills_threshold, occupation_threshold, segment_cache_size=segment_cache_size
-    )
 
 
 def format_extraction(result: Extraction, taxonomy: Any = None) -> str:
@@ -297,7 +254,7 @@ def extract_command(
             )
         if as_json:
             raise click.UsageError("--json is for single texts; batch output is --format")
-        _run_batch(
+        run_batch(
             app,
             inputs,
             output,
@@ -311,7 +268,7 @@ def extract_command(
             progress,
             {"skills_threshold": skills_threshold, "occupation_threshold": occupation_threshold},
             {"max_results": max_results, "language": language},
-            _Limits(max_chars, on_error),
+            Limits(max_chars, on_error),
             {"address": ray_address, "workers": workers} if engine == "ray" else None,
         )
         return
@@ -329,214 +286,3 @@ def extract_command(
         if len(documents) > 1:
             click.secho(f"== {name}", bold=True)
         click.echo(format_extraction(result))
-
-
-def _run_batch(
-    app: AppContext,
-    inputs: tuple[Path, ...],
-    output: Path | None,
-    fmt: OutputFormat,
-    text_column: str,
-    id_column: str | None,
-    resume: bool,
-    overwrite: bool,
-    batch_size: int,
-    segment_cache: int,
-    progress: bool | None,
-    thresholds: dict[str, float | None],
-    options: dict[str, Any],
-    limits: _Limits,
-    cluster: dict[str, Any] | None = None,
-) -> None:
-    if cluster is not None and limits.on_error == "stop":
-        raise click.UsageError("--on-error stop is for --engine local; the Ray engine writes error rows")
-    if not inputs and sys.stdin.isatty():
-        raise click.UsageError("give files or folders, or pipe JSONL or text on stdin")
-    if sum(str(p) == "-" for p in inputs) > 1:
-        raise click.UsageError("stdin (-) can be read only once")
-    check_inputs(inputs, Columns(text_column, id_column))
-    writer = open_writer(output, fmt, resume=resume, overwrite=overwrite, stdout=sys.stdout)
-    extract = _extract_records if cluster is None else functools.partial(_extract_on_ray, cluster=cluster)
-    try:
-        failed = extract(
-            app,
-            inputs,
-            writer,
-            output,
-            text_column,
-            id_column,
-            batch_size,
-            segment_cache,
-            progress,
-            thresholds,
-            options,
-            limits,
-        )
-    except BaseException:
-        writer.abandon()
-        raise
-    writer.close()
-    if failed:
-        click.echo(f"{failed} record(s) could not be used; their rows say why in 'error'.", err=True)
-
-
-def _extract_records(
-    app: AppContext,
-    inputs: tuple[Path, ...],
-    writer: RecordWriter,
-    output: Path | None,
-    text_column: str,
-    id_column: str | None,
-    batch_size: int,
-    segment_cache: int,
-    progress: bool | None,
-    thresholds: dict[str, float | None],
-    options: dict[str, Any],
-    limits: _Limits,
-) -> int:
-    from tqdm.auto import tqdm  # type: ignore[import-untyped]
-
-    records = iter_records(inputs, text_column=text_column, id_column=id_column, stdin=sys.stdin)
-    skipped = _skip(records, writer.done, writer.last_id, output)
-    extractor = make_extractor(
-        app,
-        thresholds["skills_threshold"],
-        thresholds["occupation_threshold"],
-        segment_cache_size=segment_cache,
-    )
-    total = count_records(inputs) if all(str(p) != "-" for p in inputs) and inputs else None
-    show = sys.stderr.isatty() if progress is None else progress
-    failed = 0
-    with tqdm(
-        total=total,
-        initial=skipped,
-        unit="doc",
-        desc="Extracting",
-        disable=not show,
-        dynamic_ncols=True,
-        mininterval=0.5,
-        file=sys.stderr,
-    ) as bar:
-        for chunk in _chunks(records, batch_size):
-            texts: list[str] = []
-            errors: list[str | None] = []
-            stop: str | None = None
-            for record in chunk:
-                try:
-                    body = record.read()
-                    if problem := too_long(body, limits.max_chars):
-                        raise DocumentError(f"{record.source}: {problem}")
-                except DocumentError as exc:
-                    if limits.on_error == "stop":
-                        stop = str(exc)
-                        break
-                    texts.append("")
-                    errors.append(str(exc))
-                    logger.warning("skipped: %s", exc)
-                else:
-                    texts.append(body)
-                    errors.append(None)
-            chunk = chunk[: len(texts)]
-            results = _extract_each(extractor, chunk, texts, errors, options, limits.on_error)
-            failed += sum(e is not None for e in errors)
-            writer.write(
-                [
-                    format_record(r, None if e else x, e)
-                    for r, x, e in zip(chunk, results, errors, strict=True)
-                ]
-            )
-            bar.update(len(chunk))
-            if stop is not None:
-                raise CorpusError(f"{stop} (--on-error stop; the records before it are written)")
-    return failed
-
-
-def _extract_each(
-    extractor: SkillExtractor,
-    chunk: list[InputRecord],
-    texts: list[str],
-    errors: list[str | None],
-    options: dict[str, Any],
-    on_error: OnError,
-) -> list[Extraction | None]:
-    """The chunk's results; when extraction fails, each text alone, so that only the record
-    that fails is marked (``errors`` is updated) or, with ``stop``, named."""
-    try:
-        return list(extractor.extract(texts, **options))
-    except Exception:  # noqa: BLE001 - narrowed down below, record by record
-        if len(texts) == 1:
-            raise
-    results: list[Extraction | None] = []
-    for position, (record, text) in enumerate(zip(chunk, texts, strict=True)):
-        try:
-            [result] = extractor.extract([text], **options)
-        except Exception as exc:  # noqa: BLE001 - one bad record must not lose the run
-            message = f"{record.source}: extraction failed: {type(exc).__name__}: {exc}"
-            if on_error == "stop":
-                raise CorpusError(message) from None
-            logger.warning("skipped: %s", message)
-            errors[position] = message
-            results.append(None)
-        else:
-            results.append(result)
-    return results
-
-
-def _extract_on_ray(
-    app: AppContext,
-    inputs: tuple[Path, ...],
-    writer: RecordWriter,
-    output: Path | None,
-    text_column: str,
-    id_column: str | None,
-    batch_size: int,
-    segment_cache: int,
-    progress: bool | None,
-    thresholds: dict[str, float | None],
-    options: dict[str, Any],
-    limits: _Limits,
-    *,
-    cluster: dict[str, Any],
-) -> int:
-    from .ray_engine import extract_on_ray
-
-    records = iter_records(inputs, text_column=text_column, id_column=id_column, stdin=sys.stdin)
-    skipped = _skip(records, writer.done, writer.last_id, output)
-    return extract_on_ray(
-        app,
-        records,
-        writer,
-        skipped=skipped,
-        total=count_records(inputs) if all(str(p) != "-" for p in inputs) and inputs else None,
-        batch_size=batch_size,
-        segment_cache=segment_cache,
-        progress=progress,
-        thresholds=thresholds,
-        options=options,
-        max_chars=limits.max_chars,
-        **cluster,
-    )
-
-
-def _skip(records: Iterator[InputRecord], count: int, last_id: str | None, output: Path | None) -> int:
-    """Skip the inputs a resumed output already holds; check that they are the same ones."""
-    record = None
-    for _ in range(count):
-        record = next(records, None)
-        if record is None:
-            raise CorpusError(
-                f"{output} holds {count} records but the inputs have fewer: are these the inputs of that run?"
-            )
-    if record is not None and last_id is not None and record.id != last_id:
-        raise CorpusError(
-            f"{output} ends with the record of {last_id!r} but input {count} "
-            f"is {record.id!r}: are these the inputs of that run?"
-        )
-    if count:
-        logger.info("resuming after %d records", count)
-    return count
-
-
-def _chunks(records: Iterator[InputRecord], size: int) -> Iterator[list[InputRecord]]:
-    while chunk := list(islice(records, size)):
-        yield chunk

@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from ..cluster import ExtractorPool, ExtractorSpec, prepare_cache, require_ray, worker_resources
-from .base import AppContext
+from .base import AppContext, progress_bar
 from .corpus import DocumentError, InputRecord, too_long
 from .outputs import RecordWriter, format_record
 
@@ -85,8 +85,6 @@ def extract_on_ray(
     max_chars: int,
 ) -> int:
     """Extract ``records`` on Ray and write them in order; the number that could not be read."""
-    from tqdm.auto import tqdm  # type: ignore[import-untyped]
-
     chunks = iter(lambda: list(islice(records, batch_size)), [])
     first = next(chunks, None)
     if first is None:
@@ -121,16 +119,7 @@ def extract_on_ray(
             logger.info("%d Ray workers ready in %.1f s", count, time.perf_counter() - started)
             if show:
                 click.echo(f"Ray: {count} worker(s), {cpus:g} CPU and {gpus:g} GPU each.", err=True)
-            with tqdm(
-                total=total,
-                initial=skipped,
-                unit="doc",
-                desc="Extracting",
-                disable=not show,
-                dynamic_ncols=True,
-                mininterval=0.5,
-                file=sys.stderr,
-            ) as bar:
+            with progress_bar(total, skipped, progress) as bar:
                 for (chunk, errors), results in pool.imap(batches()):
                     writer.write(
                         [

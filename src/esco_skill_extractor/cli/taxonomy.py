@@ -143,7 +143,7 @@ def search(
     taxonomy = app.taxonomy
     concepts = taxonomy.skills if kind == "skill" else taxonomy.occupations
     if semantic:
-        from .extract import make_extractor
+        from .base import make_extractor
 
         found = make_extractor(app).search(
             text,
