@@ -111,7 +111,7 @@ def encode_with_stats(
         dynamic_ncols=True,
         mininterval=0.5,
     ) as bar:
-        clock = _Clock(len(unique), embedder, batch_size)
+        clock = _Clock(len(unique), embedder)
         for rows in batches:
             done = 0
             while done < len(rows):  # the whole batch, or halves of it after running out of memory
@@ -175,11 +175,10 @@ class _Clock:
     """The build's rate, measured on the batches after the first (the longest texts, and the
     model's warm-up), and the estimate logged once when it is known."""
 
-    def __init__(self, total: int, embedder: Embedder, batch_size: int) -> None:
+    def __init__(self, total: int, embedder: Embedder) -> None:
         self.total = total
         self.done = 0
         self._embedder = embedder
-        self._batch_size = batch_size
         self._batches = 0
         self._measured = 0
         self._since: float | None = None
@@ -195,13 +194,12 @@ class _Clock:
             return None
         self._measured += texts
         elapsed = now - self._since
-        if self._rate is None and (elapsed >= _CALIBRATION_SECONDS and self._batches > _CALIBRATION_BATCHES):
-            self._rate = self._measured / elapsed
-            self._log_estimate()
-        elif self._rate is not None:
-            self._rate = self._measured / elapsed
-        if self._rate is None:
+        calibrated = self._rate is not None
+        if not calibrated and (elapsed < _CALIBRATION_SECONDS or self._batches <= _CALIBRATION_BATCHES):
             return None
+        self._rate = self._measured / elapsed
+        if not calibrated:
+            self._log_estimate()
         return (self.total - self.done) / self._rate
 
     def _log_estimate(self) -> None:

@@ -106,11 +106,23 @@ def cache_ready(
     """Whether ``embedder``'s embedding cache for ``taxonomy`` is on disk (no build needed)."""
     store = EmbeddingCache(cache_subdir(EMBEDDINGS_DIR, cache_dir))
     tables = build_views(taxonomy, multilingual=model_spec(embedder.model_id).multilingual)
+    return _cache_on_disk(store, embedder, taxonomy, tables, dtype) is True
+
+
+def _cache_on_disk(
+    cache: EmbeddingCache,
+    embedder: Embedder,
+    taxonomy: Taxonomy,
+    tables: Mapping[str, ViewTable],
+    dtype: Literal["float16", "float32"],
+) -> bool | None:
+    """Whether the cache of this configuration has been written; ``None``: its key cannot be
+    computed here (an unusual embedder: ``load_or_build`` decides and reports)."""
     try:
-        key = store.key_for(embedder, taxonomy, tables, dtype=dtype)
-    except Exception:  # noqa: BLE001 - an unusual embedder: let the build decide
-        return False
-    return (store.path_for(key) / "manifest.json").is_file()
+        key = cache.key_for(embedder, taxonomy, tables, dtype=dtype)
+    except Exception:  # noqa: BLE001 - only a hint
+        return None
+    return (cache.path_for(key) / "manifest.json").is_file()
 
 
 def _cache_phase(
@@ -122,11 +134,10 @@ def _cache_phase(
 ) -> str:
     """Whether the embedding cache will be loaded or built (building takes minutes)."""
     model = embedder.model_id
-    try:
-        key = cache.key_for(embedder, taxonomy, tables, dtype=dtype)
-    except Exception:  # noqa: BLE001 - only a hint; load_or_build decides and reports
+    found = _cache_on_disk(cache, embedder, taxonomy, tables, dtype)
+    if found is None:
         return f"loading or building the embedding cache of {model}"
-    if (cache.path_for(key) / "manifest.json").is_file():
+    if found:
         return f"loading the embedding cache of {model}"
     return (
         f"{BUILDING_PHASE} of {model} for ESCO {taxonomy.version} (first run "
