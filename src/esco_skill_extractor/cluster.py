@@ -31,7 +31,7 @@ import logging
 import secrets
 import tempfile
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,6 +52,7 @@ __all__ = [
     "ExtractorPool",
     "ExtractorSpec",
     "PreparedCache",
+    "Task",
     "extract_dataset",
     "prepare_cache",
     "require_ray",
@@ -67,6 +68,10 @@ _IN_FLIGHT = 2  # batches queued per actor: one running, the next ready to start
 _COLUMNS = ("error", "skills", "occupations")
 
 T = TypeVar("T")
+P = TypeVar("P")
+R = TypeVar("R")
+#: Work that a worker runs with its extractor: ``(extractor, options, payload) -> result``.
+Task = Callable[[SkillExtractor, dict[str, Any], P], R]
 
 
 def require_ray() -> Any:
@@ -226,6 +231,12 @@ class ExtractorActor:
         self.ready()
         return self._extractor.extract(texts, **self._options)
 
+    def apply(self, task: Task[P, R], payload: P) -> R:
+        """``task(extractor, options, payload)``: work that reads and writes its own data
+        with this worker's extractor (``options``: ``max_results`` and ``language``)."""
+        self.ready()
+        return task(self._extractor, dict(self._options), payload)
+
     def __call__(self, batch: Any) -> Any:
         """A pyarrow batch with ``error``, ``skills`` and ``occupations`` columns added."""
         import pyarrow as pa  # type: ignore[import-untyped]
@@ -380,20 +391,34 @@ class ExtractorPool:
 
         Batches are read lazily: at most two per actor are in flight.
         """
+        return self._imap(batches, lambda actor, texts: actor.extract.remote(texts))
+
+    def imap_apply(self, task: Task[P, R], payloads: Iterable[tuple[T, P]]) -> Iterator[tuple[T, R]]:
+        """``(key, task(extractor, options, payload))`` of each ``(key, payload)``, in input
+        order, each run once by one of the actors (see :meth:`ExtractorActor.apply`).
+
+        ``task`` must be importable on every node (a module-level function of an installed
+        package); payloads are read lazily, at most two per actor in flight.
+        """
+        return self._imap(payloads, lambda actor, payload: actor.apply.remote(task, payload))
+
+    def _imap(
+        self, items: Iterable[tuple[T, Any]], send: Callable[[Any, Any], Any]
+    ) -> Iterator[tuple[T, Any]]:
         load = [0] * len(self._actors)
         pending: deque[tuple[T, Any, int]] = deque()
 
-        def finished() -> tuple[T, list[Extraction]]:
+        def finished() -> tuple[T, Any]:
             key, ref, index = pending.popleft()
             results = self._get(ref)
             load[index] -= 1
             return key, results
 
-        for key, texts in batches:
+        for key, item in items:
             while len(pending) >= _IN_FLIGHT * len(self._actors):
                 yield finished()
             index = min(range(len(load)), key=load.__getitem__)
-            pending.append((key, self._actors[index].extract.remote(texts), index))
+            pending.append((key, send(self._actors[index], item), index))
             load[index] += 1
         while pending:
             yield finished()

@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,16 +89,16 @@ def test_same_records_as_the_local_engine(
     assert any(r["skills"] not in ([], "[]") for r in records)
 
 
-def kill_a_worker_when(out: Path, records: int, seen: dict[str, Any]) -> None:
-    """SIGKILL one of the run's Ray workers once ``out`` holds ``records`` records."""
+def kill_a_worker_when(progress: Callable[[], int], at_least: int, seen: dict[str, Any]) -> None:
+    """SIGKILL one of the run's Ray workers once ``progress()`` reaches ``at_least``."""
     import ray
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         names = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)]
         workers = [n for n in names if n.startswith("esco-extract-")]
-        done = len(out.read_text("utf-8").splitlines()) if out.exists() else 0
-        if workers and done >= records:
+        done = progress()
+        if workers and done >= at_least:
             actor = ray.get_actor(sorted(workers)[0])
             pid = ray.get(actor.__ray_call__.remote(lambda self: os.getpid()))
             os.kill(pid, signal.SIGKILL)
@@ -106,19 +107,37 @@ def kill_a_worker_when(out: Path, records: int, seen: dict[str, Any]) -> None:
         time.sleep(0.005)
 
 
-def test_a_killed_worker_loses_and_repeats_nothing(ray_local: Any, esco_mini: Path, tmp_path: Path) -> None:
-    path = write_input(tmp_path, "jsonl", rows(160))
-    local, remote = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+@pytest.mark.parametrize("target", ["jsonl", "parquet"])
+def test_a_killed_worker_loses_and_repeats_nothing(
+    ray_local: Any, esco_mini: Path, tmp_path: Path, target: str
+) -> None:
+    texts = [{"text": r["text"]} for r in rows(160)]
+    [path] = (
+        write_parquet_files(tmp_path, texts, [160])
+        if target == "parquet"
+        else [write_input(tmp_path, "jsonl", rows(160))]
+    )
+    local, remote = tmp_path / f"local.{target}", tmp_path / f"ray.{target}"
     assert invoke(esco_mini, tmp_path, str(path), "-o", str(local)).exit_code == 0
+
+    def progress() -> int:
+        if target == "parquet":  # slices of 3 rows (160 / 64 slices), each a part file once written
+            return 3 * len(list((tmp_path / "ray.parquet.ray-parts").glob("part-*.parquet")))
+        return len(remote.read_text("utf-8").splitlines()) if remote.exists() else 0
+
     seen: dict[str, Any] = {}
-    killer = threading.Thread(target=kill_a_worker_when, args=(remote, 4, seen))
+    killer = threading.Thread(target=kill_a_worker_when, args=(progress, 4, seen))
     killer.start()
     result = invoke(esco_mini, tmp_path, str(path), "-o", str(remote), "--engine", "ray", "--batch-size", "2")
     killer.join()
     assert result.exit_code == 0, result.output
     assert seen and seen["done"] < 160, "the worker was not killed during the run"
-    assert [r["id"] for r in read_output(remote)] == [f"ad-{i}" for i in range(160)]
-    assert remote.read_bytes() == local.read_bytes()
+    assert read_output(remote) == read_output(local)
+    if target == "jsonl":
+        assert [r["id"] for r in read_output(remote)] == [f"ad-{i}" for i in range(160)]
+        assert remote.read_bytes() == local.read_bytes()
+    else:
+        assert len(read_output(remote)) == 160
 
 
 def test_resume_continues_a_cut_output(ray_local: Any, esco_mini: Path, tmp_path: Path) -> None:
@@ -190,3 +209,84 @@ def test_max_chars_makes_error_rows_on_ray_as_on_one_machine(
     assert outputs["ray"] == outputs["local"]
     assert [r["error"] is None for r in outputs["ray"]] == [True, False, True]
     assert "the limit is 200 (--max-chars)" in outputs["ray"][1]["error"]
+
+
+def write_parquet_files(
+    folder: Path, records: Sequence[Mapping[str, str | None]], sizes: list[int]
+) -> list[Path]:
+    """``records`` spread over files of ``sizes`` rows, in row groups of 3."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    paths, start = [], 0
+    for number, size in enumerate(sizes):
+        path = folder / f"ads-{number}.parquet"
+        table = pa.Table.from_pylist(records[start : start + size], schema=pa.schema({"text": pa.string()}))
+        pq.write_table(table, path, row_group_size=3)
+        paths.append(path)
+        start += size
+    return paths
+
+
+def test_parquet_to_parquet_is_read_and_written_by_the_workers(
+    ray_local: Any, esco_mini: Path, tmp_path: Path
+) -> None:
+    records: list[dict[str, str | None]] = [{"text": r["text"]} for r in rows(23)]
+    records[4]["text"] = None  # empty
+    records[9]["text"] = "Python " * 40  # over --max-chars: an error row
+    paths = write_parquet_files(tmp_path, records, [10, 0, 13])
+    outputs = {}
+    for engine in ("local", "ray"):
+        out = tmp_path / f"{engine}.parquet"
+        args = [
+            *map(str, paths),
+            "-o",
+            str(out),
+            "--max-chars",
+            "200",
+            "--batch-size",
+            "4",
+            "--engine",
+            engine,
+        ]
+        result = invoke(esco_mini, tmp_path, *args)
+        assert result.exit_code == 0, result.output
+        assert "1 record(s) could not be used" in result.stderr
+        outputs[engine] = read_output(out)
+    assert outputs["ray"] == outputs["local"]
+    assert [r["id"] for r in outputs["ray"]] == [f"{paths[0]}:{i}" for i in range(1, 11)] + [
+        f"{paths[2]}:{i}" for i in range(1, 14)
+    ]
+    assert not (tmp_path / "ray.parquet.ray-parts").exists()
+
+
+def test_parquet_resume_keeps_the_finished_slices(ray_local: Any, esco_mini: Path, tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    [path] = write_parquet_files(tmp_path, [{"text": r["text"]} for r in rows(12)], [12])
+    complete = tmp_path / "complete.parquet"
+    assert invoke(esco_mini, tmp_path, str(path), "-o", str(complete), "--engine", "ray").exit_code == 0
+    expected = read_output(complete)
+    # A run cut after its second slice of 5 rows: that part is kept as it is, the rest extracted.
+    out = tmp_path / "out.parquet"
+    parts = tmp_path / "out.parquet.ray-parts"
+    parts.mkdir()
+    plan = {"inputs": [[str(path), 12]], "columns": {"text": "text", "id": None}, "slice_rows": 5}
+    (parts / "plan.json").write_text(json.dumps(plan), "utf-8")
+    pa = pytest.importorskip("pyarrow")
+    kept = pq.read_table(complete).slice(5, 5)
+    marked = kept.set_column(2, "error", pa.array(["kept"] * 5, pa.string()))  # to tell it apart
+    pq.write_table(marked, parts / "part-000001.parquet")
+    (parts / "part-000000.parquet.123.tmp").write_bytes(b"a write a kill interrupted")
+    result = invoke(esco_mini, tmp_path, str(path), "-o", str(out), "--resume", "--engine", "ray")
+    assert result.exit_code == 0, result.output
+    assert read_output(out) == [r | {"error": "kept"} if 5 <= i < 10 else r for i, r in enumerate(expected)]
+    assert not parts.exists()
+    expected = read_output(out)
+    # A finished output is left as it is; other inputs are refused.
+    again = invoke(esco_mini, tmp_path, str(path), "-o", str(out), "--resume", "--engine", "ray")
+    assert again.exit_code == 0 and read_output(out) == expected
+    parts.mkdir()
+    (parts / "plan.json").write_text(json.dumps(plan | {"inputs": [["other.parquet", 12]]}), "utf-8")
+    refused = invoke(esco_mini, tmp_path, str(path), "-o", str(out), "--resume", "--engine", "ray")
+    assert refused.exit_code == 2 and "are these the inputs of that run?" in refused.output
+    local = invoke(esco_mini, tmp_path, str(path), "-o", str(out), "--resume")
+    assert local.exit_code == 2 and "holds a run of --engine ray" in local.output

@@ -12,27 +12,23 @@ import logging
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import click
 
-from ..extraction import SkillExtractor
 from ..settings import Settings
-from ..types import Extraction
 from .base import AppContext, make_extractor, progress_bar
 from .corpus import (
     Columns,
     CorpusError,
-    DocumentError,
     InputRecord,
     check_inputs,
     count_records,
     iter_records,
-    too_long,
 )
 from .outputs import OutputFormat, RecordWriter, format_record, open_writer
+from .work import OnError, chunks, extract_each, read_chunk
 
 __all__ = ["MAX_CHARS", "Limits", "OnError", "run_batch"]
 
@@ -40,8 +36,6 @@ logger = logging.getLogger(__name__)
 
 #: The default of ``--max-chars``: the HTTP API's default ``ESCO_MAX_TEXT_CHARS``.
 MAX_CHARS: int = Settings.model_fields["max_text_chars"].default
-
-OnError = Literal["skip", "stop"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +72,26 @@ def run_batch(
     if sum(str(p) == "-" for p in inputs) > 1:
         raise click.UsageError("stdin (-) can be read only once")
     check_inputs(inputs, Columns(text_column, id_column))
+    if cluster is not None and output is not None and _parquet_to_parquet(inputs, fmt):
+        from .ray_engine import extract_parquet_on_ray
+
+        failed = extract_parquet_on_ray(
+            app,
+            inputs,
+            output,
+            Columns(text_column, id_column),
+            resume=resume,
+            overwrite=overwrite,
+            batch_size=batch_size,
+            progress=progress,
+            max_chars=limits.max_chars,
+            segment_cache=segment_cache,
+            thresholds=thresholds,
+            options=options,
+            **cluster,
+        )
+        _report(failed)
+        return
     writer = open_writer(output, fmt, resume=resume, overwrite=overwrite, stdout=sys.stdout)
     try:
         records = iter_records(inputs, text_column=text_column, id_column=id_column, stdin=sys.stdin)
@@ -118,8 +132,21 @@ def run_batch(
         writer.abandon()
         raise
     writer.close()
+    _report(failed)
+
+
+def _report(failed: int) -> None:
     if failed:
         click.echo(f"{failed} record(s) could not be used; their rows say why in 'error'.", err=True)
+
+
+def _parquet_to_parquet(inputs: tuple[Path, ...], fmt: OutputFormat) -> bool:
+    """Parquet files in and out: the Ray engine's workers then read and write in parallel."""
+    return (
+        fmt == "parquet"
+        and bool(inputs)
+        and all(p.suffix.lower() == ".parquet" and p.is_file() for p in inputs)
+    )
 
 
 def _extract_here(
@@ -143,27 +170,10 @@ def _extract_here(
     )
     failed = 0
     with progress_bar(total, skipped, progress) as bar:
-        for chunk in _chunks(records, batch_size):
-            texts: list[str] = []
-            errors: list[str | None] = []
-            stop: str | None = None
-            for record in chunk:
-                try:
-                    body = record.read()
-                    if problem := too_long(body, limits.max_chars):
-                        raise DocumentError(f"{record.source}: {problem}")
-                except DocumentError as exc:
-                    if limits.on_error == "stop":
-                        stop = str(exc)
-                        break
-                    texts.append("")
-                    errors.append(str(exc))
-                    logger.warning("skipped: %s", exc)
-                else:
-                    texts.append(body)
-                    errors.append(None)
+        for chunk in chunks(records, batch_size):
+            texts, errors, stop = read_chunk(chunk, limits.max_chars, limits.on_error)
             chunk = chunk[: len(texts)]
-            results = _extract_each(extractor, chunk, texts, errors, options, limits.on_error)
+            results = extract_each(extractor, chunk, texts, errors, options, limits.on_error)
             failed += sum(e is not None for e in errors)
             writer.write(
                 [
@@ -175,37 +185,6 @@ def _extract_here(
             if stop is not None:
                 raise CorpusError(f"{stop} (--on-error stop; the records before it are written)")
     return failed
-
-
-def _extract_each(
-    extractor: SkillExtractor,
-    chunk: list[InputRecord],
-    texts: list[str],
-    errors: list[str | None],
-    options: dict[str, Any],
-    on_error: OnError,
-) -> list[Extraction | None]:
-    """The chunk's results; when extraction fails, each text alone, so that only the record
-    that fails is marked (``errors`` is updated) or, with ``stop``, named."""
-    try:
-        return list(extractor.extract(texts, **options))
-    except Exception:  # noqa: BLE001 - narrowed down below, record by record
-        if len(texts) == 1:
-            raise
-    results: list[Extraction | None] = []
-    for position, (record, text) in enumerate(zip(chunk, texts, strict=True)):
-        try:
-            [result] = extractor.extract([text], **options)
-        except Exception as exc:  # noqa: BLE001 - one bad record must not lose the run
-            message = f"{record.source}: extraction failed: {type(exc).__name__}: {exc}"
-            if on_error == "stop":
-                raise CorpusError(message) from None
-            logger.warning("skipped: %s", message)
-            errors[position] = message
-            results.append(None)
-        else:
-            results.append(result)
-    return results
 
 
 def _skip(records: Iterator[InputRecord], count: int, last_id: str | None, output: Path | None) -> int:
@@ -225,8 +204,3 @@ def _skip(records: Iterator[InputRecord], count: int, last_id: str | None, outpu
     if count:
         logger.info("resuming after %d records", count)
     return count
-
-
-def _chunks(records: Iterator[InputRecord], size: int) -> Iterator[list[InputRecord]]:
-    while chunk := list(islice(records, size)):
-        yield chunk

@@ -33,10 +33,13 @@ __all__ = [
     "CorpusError",
     "DocumentError",
     "InputRecord",
+    "ParquetSlice",
     "check_inputs",
     "count_records",
     "is_batch_input",
     "iter_records",
+    "parquet_slice_records",
+    "parquet_slices",
     "read_document_file",
     "require_pyarrow",
     "too_long",
@@ -371,17 +374,60 @@ def _csv_problem(error: csv.Error, line: int) -> str:
 
 
 def _parquet_records(path: Path, columns: Columns) -> Iterator[InputRecord]:
+    return parquet_slice_records(ParquetSlice(str(path), str(path), 0, sys.maxsize), columns)
+
+
+@dataclass(frozen=True)
+class ParquetSlice:
+    """Rows ``start`` (counting from 0) up to ``stop`` (excluded, or the file's end) of a
+    Parquet file: a unit of work that a Ray worker reads, extracts and writes on its own.
+
+    ``name`` is the path as given (records' sources start with it), ``path`` the one to open.
+    """
+
+    name: str
+    path: str
+    start: int
+    stop: int
+
+
+def parquet_slices(path: Path, rows: int) -> list[ParquetSlice]:
+    """The file in slices of ``rows`` rows (none when it is empty)."""
+    total = int(require_pyarrow().ParquetFile(path).metadata.num_rows)
+    where = str(path.absolute())
+    return [ParquetSlice(str(path), where, i, min(i + rows, total)) for i in range(0, total, rows)]
+
+
+def parquet_slice_records(piece: ParquetSlice, columns: Columns) -> Iterator[InputRecord]:
+    """The records of a slice, with the ids and sources the whole file's reading gives them.
+
+    Only the row groups that hold the slice are read (and only its two columns).
+    """
     pq = require_pyarrow()
-    handle = pq.ParquetFile(path)
+    handle = pq.ParquetFile(piece.path)
     names = handle.schema_arrow.names
-    _check_columns(path, names, columns)
+    _check_columns(Path(piece.name), names, columns)
     id_name = columns.id if columns.id is not None else ("id" if "id" in names else None)
     wanted = [columns.text] + ([id_name] if id_name and id_name != columns.text else [])
-    number = 0
-    for batch in handle.iter_batches(batch_size=1024, columns=wanted):
-        for row in batch.to_pylist():
-            number += 1
-            yield _row_record(row, f"{path}:{number}", columns)
+    stop = min(piece.stop, handle.metadata.num_rows)
+    groups: list[int] = []
+    row = offset = 0
+    for group in range(handle.metadata.num_row_groups):
+        size = handle.metadata.row_group(group).num_rows
+        if offset + size > piece.start and offset < stop:
+            row = offset if not groups else row
+            groups.append(group)
+        offset += size
+    if not groups:
+        return
+    for batch in handle.iter_batches(batch_size=1024, columns=wanted, row_groups=groups):
+        low, high = max(piece.start - row, 0), min(stop - row, batch.num_rows)
+        if high > low:
+            for number, values in enumerate(batch.slice(low, high - low).to_pylist(), start=row + low + 1):
+                yield _row_record(values, f"{piece.name}:{number}", columns)
+        row += batch.num_rows
+        if row >= stop:
+            return
 
 
 def too_long(text: str, max_chars: int) -> str | None:

@@ -37,8 +37,10 @@ __all__ = [
     "RecordWriter",
     "format_record",
     "guess_format",
+    "merge_parts",
     "open_writer",
     "parquet_schema",
+    "write_part",
 ]
 
 OutputFormat = Literal["jsonl", "csv", "parquet"]
@@ -101,12 +103,19 @@ def open_writer(
             raise CorpusError("Parquet output needs an output file (-o out.parquet)")
         return _StreamWriter(stdout, fmt)
     parts = _parts_dir(output)
+    ray_parts = output.with_name(output.name + ".ray-parts")
     exists = output.exists() or (fmt == "parquet" and parts.exists())
     if exists and not resume:
         if not overwrite:
             raise CorpusError(f"{output} exists: pass --resume to continue it, or --overwrite to replace it")
         output.unlink(missing_ok=True)
         shutil.rmtree(parts, ignore_errors=True)
+    if ray_parts.exists():
+        if not overwrite:
+            raise CorpusError(
+                f"{ray_parts} holds a run of --engine ray: resume it with --engine ray, or pass --overwrite"
+            )
+        shutil.rmtree(ray_parts)
     if output.parent and not output.parent.exists():
         raise CorpusError(f"the folder of {output} does not exist")
     if fmt == "parquet":
@@ -302,14 +311,7 @@ class _ParquetWriter:
     def _flush(self) -> None:
         if not self._buffer:
             return
-        import pyarrow as pa
-
-        table = pa.Table.from_pylist(self._buffer, schema=self._schema)
-        final = self.parts / f"part-{self._next:06d}.parquet"
-        temporary = final.with_suffix(".tmp")
-        self._pq.write_table(table, temporary)
-        _fsync_file(temporary)
-        os.replace(temporary, final)
+        write_part(self._buffer, self.parts / f"part-{self._next:06d}.parquet")
         self._next += 1
         self._buffer = []
         self._flushed = time.monotonic()
@@ -320,13 +322,32 @@ class _ParquetWriter:
     def close(self) -> None:
         """Write the last part, then merge the parts into the output (atomically)."""
         self._flush()
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        with self._pq.ParquetWriter(temporary, self._schema) as writer:
-            for file in self._part_files():
-                writer.write_table(self._pq.read_table(file, schema=self._schema))
-        _fsync_file(temporary)
-        os.replace(temporary, self.path)
+        merge_parts(self._part_files(), self.path)
         shutil.rmtree(self.parts)
+
+
+def write_part(records: Sequence[dict[str, Any]], final: Path) -> None:
+    """Write ``records`` to the Parquet file ``final`` atomically (a temporary file of this
+    process, synced, then renamed: ``final`` exists only when complete)."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pylist(list(records), schema=parquet_schema())
+    temporary = final.with_name(f"{final.name}.{os.getpid()}.tmp")
+    require_pyarrow().write_table(table, temporary)
+    _fsync_file(temporary)
+    os.replace(temporary, final)
+
+
+def merge_parts(files: Sequence[Path], path: Path) -> None:
+    """Copy the part ``files``, in order, into ``path`` (atomically), row group by row group."""
+    pq = require_pyarrow()
+    schema = parquet_schema()
+    temporary = path.with_name(path.name + ".tmp")
+    with pq.ParquetWriter(temporary, schema) as writer:
+        for file in files:
+            writer.write_table(pq.read_table(file, schema=schema))
+    _fsync_file(temporary)
+    os.replace(temporary, path)
 
 
 def _fsync_file(path: Path) -> None:

@@ -1,34 +1,62 @@
 """``extract --engine ray``: batch extraction on a Ray cluster, same records as the local engine.
 
-The driver (this process) reads the records with :mod:`.corpus` and writes them with
-:mod:`.outputs`, exactly as the local engine does; only the extraction runs on the
-workers (:class:`~esco_skill_extractor.cluster.ExtractorPool`), which return each batch's
-results in input order. Ids, sources, error rows, every output format and ``--resume``
-are therefore the local engine's. Documents are read in the driver (for PDF and Word
-folders that is the driver's work), sent to the workers as text.
+Two paths, one pool of workers (:class:`~esco_skill_extractor.cluster.ExtractorPool`),
+and the same records as ``--engine local`` on either:
+
+* **Parquet in, Parquet out** (every input a ``.parquet`` file, ``-o`` a ``.parquet`` file):
+  the inputs are cut into slices of rows; each worker reads its slice (only the row groups
+  that hold it), extracts it and writes it as a numbered part file in
+  ``<output>.ray-parts/`` (a temporary name, then renamed: a part exists only when
+  complete). Reading and writing are thus as parallel as extraction, and the driver only
+  plans and, at the end, merges the parts in order into ``<output>``. ``--resume`` skips
+  the slices whose part exists (``plan.json`` there checks that the inputs are the same).
+  The inputs and the output must be on storage every node can read and write.
+* **Anything else**: the driver (this process) reads the records with :mod:`.corpus` and
+  writes them with :mod:`.outputs`, exactly as the local engine does; only the extraction
+  runs on the workers, which return each batch's results in input order. Ids, sources,
+  error rows, every output format and ``--resume`` are therefore the local engine's.
+  Documents are read in the driver (for PDF and Word folders that is the driver's work).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from itertools import chain, islice
+from dataclasses import asdict, dataclass
+from itertools import chain
+from pathlib import Path
 from typing import Any
 
 import click
 
 from ..cluster import ExtractorPool, ExtractorSpec, prepare_cache, require_ray, worker_resources
+from ..extraction import SkillExtractor
 from .base import AppContext, progress_bar
-from .corpus import DocumentError, InputRecord, too_long
-from .outputs import RecordWriter, format_record
+from .corpus import (
+    Columns,
+    CorpusError,
+    InputRecord,
+    ParquetSlice,
+    parquet_slice_records,
+    parquet_slices,
+    require_pyarrow,
+)
+from .outputs import RecordWriter, format_record, merge_parts, write_part
+from .work import chunks, extract_each, read_chunk
 
-__all__ = ["extract_on_ray", "ray_session"]
+__all__ = ["extract_on_ray", "extract_parquet_on_ray", "ray_session"]
 
 logger = logging.getLogger(__name__)
+
+_SLICES = 64  # a run is cut into about this many slices (enough to keep many workers busy) ...
+_SLICE_ROWS = 2000  # ... of at most this many rows (a part file, the unit of --resume)
 
 
 @contextmanager
@@ -51,44 +79,18 @@ def ray_session(address: str | None) -> Iterator[Any]:
         ray.shutdown()
 
 
-def _read(chunk: list[InputRecord], max_chars: int) -> tuple[list[str], list[str | None]]:
-    texts: list[str] = []
-    errors: list[str | None] = []
-    for record in chunk:
-        try:
-            body = record.read()
-            if problem := too_long(body, max_chars):
-                raise DocumentError(f"{record.source}: {problem}")
-            texts.append(body)
-            errors.append(None)
-        except DocumentError as exc:
-            texts.append("")
-            errors.append(str(exc))
-            logger.warning("skipped: %s", exc)
-    return texts, errors
-
-
-def extract_on_ray(
+@contextmanager
+def _pool(
     app: AppContext,
-    records: Iterator[InputRecord],
-    writer: RecordWriter,
     *,
-    skipped: int,
-    total: int | None,
-    batch_size: int,
     segment_cache: int,
     progress: bool | None,
     thresholds: dict[str, float | None],
     options: dict[str, Any],
     address: str | None,
     workers: int | None,
-    max_chars: int,
-) -> int:
-    """Extract ``records`` on Ray and write them in order; the number that could not be read."""
-    chunks = iter(lambda: list(islice(records, batch_size)), [])
-    first = next(chunks, None)
-    if first is None:
-        return 0  # nothing to do: no need to start Ray
+) -> Iterator[ExtractorPool]:
+    """Ray, the cache prepared once, and a pool of workers that extract as ``app`` would."""
     spec = ExtractorSpec(
         model=app.model,
         device=app.device,
@@ -100,16 +102,6 @@ def extract_on_ray(
         occupation_threshold=thresholds["occupation_threshold"],
         segment_cache_size=segment_cache,
     )
-    failed = 0
-
-    def batches() -> Iterator[tuple[tuple[list[InputRecord], list[str | None]], list[str]]]:
-        nonlocal failed
-        for chunk in chain([first], chunks):
-            texts, errors = _read(chunk, max_chars)
-            failed += sum(e is not None for e in errors)
-            yield (chunk, errors), texts
-
-    show = sys.stderr.isatty() if progress is None else progress
     with ray_session(address):
         # On a cluster of one's own the workers may wait for an autoscaler; here they would hang.
         count, cpus, gpus = worker_resources(workers, strict=address is None)
@@ -117,15 +109,176 @@ def extract_on_ray(
         started = time.perf_counter()
         with ExtractorPool(spec, prepared, workers=count, num_cpus=cpus, num_gpus=gpus, **options) as pool:
             logger.info("%d Ray workers ready in %.1f s", count, time.perf_counter() - started)
-            if show:
+            if sys.stderr.isatty() if progress is None else progress:
                 click.echo(f"Ray: {count} worker(s), {cpus:g} CPU and {gpus:g} GPU each.", err=True)
-            with progress_bar(total, skipped, progress) as bar:
-                for (chunk, errors), results in pool.imap(batches()):
-                    writer.write(
-                        [
-                            format_record(r, None if e else x, e)
-                            for r, x, e in zip(chunk, results, errors, strict=True)
-                        ]
-                    )
-                    bar.update(len(chunk))
+            yield pool
+
+
+def extract_on_ray(
+    app: AppContext,
+    records: Iterator[InputRecord],
+    writer: RecordWriter,
+    *,
+    skipped: int,
+    total: int | None,
+    batch_size: int,
+    progress: bool | None,
+    max_chars: int,
+    **pool: Any,
+) -> int:
+    """Extract ``records`` on Ray and write them in order; the number that could not be used.
+
+    ``pool``: :func:`_pool`'s options (``segment_cache``, ``thresholds``, ``options``,
+    ``address``, ``workers``).
+    """
+    batches = chunks(records, batch_size)
+    first = next(batches, None)
+    if first is None:
+        return 0  # nothing to do: no need to start Ray
+    failed = 0
+
+    def read() -> Iterator[tuple[tuple[list[InputRecord], list[str | None]], list[str]]]:
+        nonlocal failed
+        for chunk in chain([first], batches):
+            texts, errors, _ = read_chunk(chunk, max_chars)
+            failed += sum(e is not None for e in errors)
+            yield (chunk, errors), texts
+
+    with _pool(app, progress=progress, **pool) as workers, progress_bar(total, skipped, progress) as bar:
+        for (chunk, errors), results in workers.imap(read()):
+            writer.write(
+                [
+                    format_record(r, None if e else x, e)
+                    for r, x, e in zip(chunk, results, errors, strict=True)
+                ]
+            )
+            bar.update(len(chunk))
     return failed
+
+
+@dataclass(frozen=True)
+class _SliceJob:
+    """One slice's work on a worker: read it, extract it, write its part file."""
+
+    piece: ParquetSlice
+    columns: Columns
+    part: str
+    batch_size: int
+    max_chars: int
+
+
+def _extract_slice(extractor: SkillExtractor, options: dict[str, Any], job: _SliceJob) -> tuple[int, int]:
+    """Runs on a worker: ``(records, records that could not be used)`` of the slice."""
+    rows: list[dict[str, Any]] = []
+    failed = 0
+    try:
+        for chunk in chunks(parquet_slice_records(job.piece, job.columns), job.batch_size):
+            texts, errors, _ = read_chunk(chunk, job.max_chars)
+            results = extract_each(extractor, chunk, texts, errors, options, "skip")
+            failed += sum(e is not None for e in errors)
+            rows.extend(
+                format_record(r, None if e else x, e) for r, x, e in zip(chunk, results, errors, strict=True)
+            )
+        write_part(rows, Path(job.part))
+    except OSError as exc:
+        raise CorpusError(
+            f"a Ray worker cannot read {job.piece.name} or write {job.part} ({exc.strerror or exc}): "
+            "with --ray-address, the Parquet inputs and the output must be on storage every node "
+            "reads and writes (a shared folder)"
+        ) from None
+    return len(rows), failed
+
+
+def extract_parquet_on_ray(
+    app: AppContext,
+    inputs: tuple[Path, ...],
+    output: Path,
+    columns: Columns,
+    *,
+    resume: bool,
+    overwrite: bool,
+    batch_size: int,
+    progress: bool | None,
+    max_chars: int,
+    **pool: Any,
+) -> int:
+    """Parquet files to a Parquet file, read, extracted and written by the workers slice by
+    slice; the number of records (of this run) that could not be used.
+
+    Raises:
+        CorpusError: an existing output without ``--resume``/``--overwrite``, a resume of
+            other inputs (or of a ``--engine local`` run's parts), storage a worker cannot
+            reach.
+    """
+    parts = output.with_name(output.name + ".ray-parts")
+    local_parts = output.with_name(output.name + ".parts")
+    rows = [int(require_pyarrow().ParquetFile(p).metadata.num_rows) for p in inputs]
+    total = sum(rows)
+    if output.exists() or parts.exists() or local_parts.exists():
+        if not resume and not overwrite:
+            raise CorpusError(f"{output} exists: pass --resume to continue it, or --overwrite to replace it")
+        if overwrite:
+            output.unlink(missing_ok=True)
+            shutil.rmtree(parts, ignore_errors=True)
+            shutil.rmtree(local_parts, ignore_errors=True)
+    if not output.parent.exists():
+        raise CorpusError(f"the folder of {output} does not exist")
+    if local_parts.exists():
+        raise CorpusError(f"{local_parts} holds a run of --engine local: resume it with --engine local")
+    if output.exists() and not parts.exists():  # a finished run
+        done = int(require_pyarrow().ParquetFile(output).metadata.num_rows)
+        if done != total:
+            raise CorpusError(
+                f"{output} holds {done} records but the inputs have {total}: are these the inputs "
+                "of that run? (an output cut by --engine local is resumed with --engine local)"
+            )
+        logger.info("%s already holds all %d records", output, total)
+        return 0
+    size = min(_SLICE_ROWS, max(batch_size, math.ceil(total / _SLICES)))
+    plan = {
+        "inputs": [[str(p), n] for p, n in zip(inputs, rows, strict=True)],
+        "columns": asdict(columns),
+        "slice_rows": size,
+    }
+    size = _start_or_check(parts, plan)
+    pieces = [piece for path in inputs for piece in parquet_slices(path, size)]
+    files = [parts / f"part-{i:06d}.parquet" for i in range(len(pieces))]
+    todo = [(i, piece) for i, piece in enumerate(pieces) if not files[i].exists()]
+    skipped = sum(piece.stop - piece.start for i, piece in enumerate(pieces) if files[i].exists())
+    failed = 0
+    if todo:
+        jobs = (
+            (i, _SliceJob(piece, columns, str(files[i].absolute()), batch_size, max_chars))
+            for i, piece in todo
+        )
+        with _pool(app, progress=progress, **pool) as workers, progress_bar(total, skipped, progress) as bar:
+            for _, (count, bad) in workers.imap_apply(_extract_slice, jobs):
+                failed += bad
+                bar.update(count)
+    merge_parts(files, output)
+    shutil.rmtree(parts)
+    return failed
+
+
+def _start_or_check(parts: Path, plan: dict[str, Any]) -> int:
+    """Start ``parts`` with its plan, or check that a resumed one was planned for the same
+    inputs; the slice size (a resumed plan keeps its own: the part files are numbered by it)."""
+    file = parts / "plan.json"
+    if file.exists():
+        try:
+            before = json.loads(file.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CorpusError(f"{file} cannot be read ({exc}): it cannot be resumed") from None
+        if before.get("inputs") != plan["inputs"] or before.get("columns") != plan["columns"]:
+            raise CorpusError(
+                f"{parts} was started for other inputs ({before.get('inputs')}): "
+                "are these the inputs of that run?"
+            )
+        for stray in parts.glob("*.tmp"):
+            stray.unlink()
+        return int(before.get("slice_rows", plan["slice_rows"]))
+    parts.mkdir()
+    temporary = file.with_suffix(".tmp")
+    temporary.write_text(json.dumps(plan), "utf-8")
+    os.replace(temporary, file)
+    return int(plan["slice_rows"])

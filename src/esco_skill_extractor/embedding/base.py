@@ -116,8 +116,13 @@ class TokenEncoder(Embedder, Protocol):
         pools by the mean or by its CLS token (:data:`SPAN_POOLING`), has no query prompt,
         and its tokenizer reports character offsets."""
 
-    def encode_tokens(self, texts: Sequence[str]) -> TokenOutput:
-        """Token vectors, pooled vectors, offsets and mask for one batch of texts, as given (no prompt)."""
+    def encode_tokens(self, texts: Sequence[str], pad_to: int | None = None) -> TokenOutput:
+        """Token vectors, pooled vectors, offsets and mask for one batch of texts, as given (no
+        prompt), padded to the longest text or to ``pad_to`` tokens (at most the window)."""
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """How many tokens :meth:`encode_tokens` gives each text (special tokens included,
+        truncated to the model's window)."""
 
 
 def embed_distinct(texts: Sequence[str], dim: int, encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:

@@ -307,9 +307,8 @@ class OnnxEmbedder:
         self._inputs: list[str] = list(info["inputs"])
         tokenizer = Tokenizer.from_file(str(export_path / "tokenizer.json"))
         tokenizer.enable_truncation(self.max_seq_length)
-        tokenizer.enable_padding(
-            pad_id=int(info["pad_token_id"] or 0), pad_token=str(info["pad_token"] or "[PAD]")
-        )
+        self._pad_id = int(info["pad_token_id"] or 0)
+        tokenizer.enable_padding(pad_id=self._pad_id, pad_token=str(info["pad_token"] or "[PAD]"))
         self._tokenizer = tokenizer
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -351,15 +350,24 @@ class OnnxEmbedder:
         """Mean or CLS pooling and no query prompt (the tokenizer always gives offsets)."""
         return not self.spec.prompt("query") and self.pooling in SPAN_POOLING
 
-    def encode_tokens(self, texts: Sequence[str]) -> TokenOutput:
-        """Token embeddings, pooled vectors, offsets and mask for one batch of texts."""
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Tokens per text, as :meth:`encode_tokens` gives them (before padding)."""
+        return [sum(e.attention_mask) for e in self._tokenizer.encode_batch(list(texts))]
+
+    def encode_tokens(self, texts: Sequence[str], pad_to: int | None = None) -> TokenOutput:
+        """Token embeddings, pooled vectors, offsets and mask for one batch of texts, padded
+        to the longest or to ``pad_to`` tokens (at most the model's window)."""
         encodings = self._tokenizer.encode_batch(list(texts))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        extra = max(0, min(pad_to or 0, self.max_seq_length) - ids.shape[1])
+        wider = ((0, 0), (0, extra))
+        ids = np.pad(ids, wider, constant_values=self._pad_id)
+        mask = np.pad(np.array([e.attention_mask for e in encodings], dtype=np.int64), wider)
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
-            feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
+            feeds["token_type_ids"] = np.pad(np.array([e.type_ids for e in encodings], dtype=np.int64), wider)
         offsets = np.array([e.offsets for e in encodings], dtype=np.int64).reshape(len(ids), -1, 2)
+        offsets = np.pad(offsets, (*wider, (0, 0)))
         (tokens,) = self._session.run(None, {k: feeds[k] for k in self._inputs})
         tokens = np.asarray(tokens, dtype=np.float32)
         real = mask.astype(bool)

@@ -220,8 +220,17 @@ class SentenceTransformerEmbedder:
             mode = "+".join(mode)
         return bool(mode in SPAN_POOLING and getattr(tokenizer, "is_fast", False))
 
-    def encode_tokens(self, texts: Sequence[str]) -> TokenOutput:
-        """Token embeddings, pooled vectors, offsets and mask for one batch of texts.
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Tokens per text, as :meth:`encode_tokens` gives them (before padding)."""
+        model = self._model
+        encoded = model.tokenizer(
+            list(texts), truncation=True, max_length=int(getattr(model, "max_seq_length", 512) or 512)
+        )
+        return [len(ids) for ids in encoded["input_ids"]]
+
+    def encode_tokens(self, texts: Sequence[str], pad_to: int | None = None) -> TokenOutput:
+        """Token embeddings, pooled vectors, offsets and mask for one batch of texts, padded
+        to the longest or to ``pad_to`` tokens (at most the model's window).
 
         Runs like query encoding (:meth:`query_autocast`), without a prompt; needs a fast
         tokenizer for the offsets.
@@ -229,11 +238,12 @@ class SentenceTransformerEmbedder:
         import torch
 
         model = self._model
+        window = int(getattr(model, "max_seq_length", 512) or 512)
         encoded = model.tokenizer(
             list(texts),
-            padding=True,
+            padding=True if pad_to is None else "max_length",
             truncation=True,
-            max_length=int(getattr(model, "max_seq_length", 512) or 512),
+            max_length=window if pad_to is None else min(max(pad_to, 1), window),
             return_offsets_mapping=True,
             return_tensors="pt",
         )

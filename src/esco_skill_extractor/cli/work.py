@@ -1,0 +1,87 @@
+"""One chunk of input records made into output records: read, checked, extracted.
+
+Shared by both engines (and by the Ray engine's Parquet slices, which run on the workers),
+so that a record is refused, skipped or extracted the same way wherever it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import Any, Literal
+
+from ..extraction import SkillExtractor
+from ..types import Extraction
+from .corpus import CorpusError, DocumentError, InputRecord, too_long
+
+__all__ = ["OnError", "chunks", "extract_each", "read_chunk"]
+
+logger = logging.getLogger(__name__)
+
+OnError = Literal["skip", "stop"]
+
+
+def chunks(records: Iterable[InputRecord], size: int) -> Iterator[list[InputRecord]]:
+    """``records`` in lists of ``size`` (the last may be shorter)."""
+    records = iter(records)
+    while chunk := list(islice(records, size)):
+        yield chunk
+
+
+def read_chunk(
+    chunk: list[InputRecord], max_chars: int, on_error: OnError = "skip"
+) -> tuple[list[str], list[str | None], str | None]:
+    """``(texts, errors, stop)``: each record's text, or ``""`` and why it cannot be used.
+
+    With ``on_error="stop"`` the lists end before the first record that cannot be used and
+    ``stop`` says why; else ``stop`` is ``None`` and every record has its entry.
+    """
+    texts: list[str] = []
+    errors: list[str | None] = []
+    for record in chunk:
+        try:
+            body = record.read()
+            if problem := too_long(body, max_chars):
+                raise DocumentError(f"{record.source}: {problem}")
+        except DocumentError as exc:
+            if on_error == "stop":
+                return texts, errors, str(exc)
+            texts.append("")
+            errors.append(str(exc))
+            logger.warning("skipped: %s", exc)
+        else:
+            texts.append(body)
+            errors.append(None)
+    return texts, errors, None
+
+
+def extract_each(
+    extractor: SkillExtractor,
+    chunk: list[InputRecord],
+    texts: list[str],
+    errors: list[str | None],
+    options: dict[str, Any],
+    on_error: OnError,
+) -> list[Extraction | None]:
+    """The chunk's results; when extraction fails, each text alone, so that only the record
+    that fails is marked (``errors`` is updated) or, with ``stop``, named."""
+    try:
+        return list(extractor.extract(texts, **options))
+    except Exception:  # noqa: BLE001 - narrowed down below, record by record
+        if len(texts) == 1:
+            raise
+    results: list[Extraction | None] = []
+    for position, (record, text) in enumerate(zip(chunk, texts, strict=True)):
+        try:
+            [result] = extractor.extract([text], **options)
+        except Exception as exc:  # noqa: BLE001 - one bad record must not lose the run
+            message = f"{record.source}: extraction failed: {type(exc).__name__}: {exc}"
+            if on_error == "stop":
+                raise CorpusError(message) from None
+            logger.warning("skipped: %s", message)
+            errors[position] = message
+            results.append(None)
+        else:
+            results.append(result)
+    return results
