@@ -11,14 +11,19 @@ wall(one))``, so the start-up is not counted in it (an untimed first run warms t
 caches). The Ray runs' ``-v`` logs split their start-up into Ray's start and the
 workers' start.
 
-Then it checks that every Ray output equals the local output byte for byte (same ids,
-skills, occupations, scores, evidence), and measures what the driver alone costs per
+With ``--format parquet`` the corpus is a Parquet file and every output a Parquet file:
+the Ray engine's workers then read, extract and write slices themselves (the driver only
+plans and merges); records are compared as rows.
+
+Then it checks that every Ray output equals the local output (JSONL: byte for byte; same
+ids, skills, occupations, scores, evidence), and measures what the driver alone costs per
 record (read the input, format and write the output), the ceiling of one driver however
 many nodes extract.
 
 Usage::
 
-    python benchmarks/ray_engine.py --data ../shared/benchmark [--docs 300] [--workers 1,2] [--json]
+    python benchmarks/ray_engine.py --data ../shared/benchmark [--docs 300] [--workers 1,2]
+        [--format jsonl|parquet] [--json]
 
 Needs the ray extra (``pip install '.[ray]'``). Timings are meaningful on a quiet machine
 only; the load average is printed before and after.
@@ -100,6 +105,24 @@ def compare(ours: list[dict[str, Any]], local: list[dict[str, Any]]) -> dict[str
     }
 
 
+def write_corpus(path: Path, rows: list[dict[str, str]]) -> None:
+    if path.suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    else:
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_table(path).to_pylist())
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+
+
 def driver_cost(corpus: Path, output: Path, batch_size: int = 32) -> float:
     """Records per second one driver reads and writes in batches (no extraction)."""
     from esco_skill_extractor.cli.corpus import iter_records
@@ -127,6 +150,7 @@ def main() -> None:
     parser.add_argument("--esco-dir", help="ESCO CSV folder (default: the built-in ESCO).")
     parser.add_argument("--cache-dir", help="Cache folder (default: the user cache folder).")
     parser.add_argument("--segment-cache", type=int, help="extract --segment-cache (default: its default).")
+    parser.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl", help="Corpus and outputs.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
@@ -147,23 +171,23 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "model": args.model,
         "segment_cache": args.segment_cache,
+        "format": args.format,
         "engines": {},
     }
     with tempfile.TemporaryDirectory(prefix="ray-bench-") as folder:
         base = Path(folder)
-        full, one = base / "corpus.jsonl", base / "one.jsonl"
-        lines = [
-            json.dumps({"id": f"doc-{i}", "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(texts)
-        ]
-        full.write_text("".join(lines), "utf-8")
-        one.write_text(lines[0], "utf-8")
+        suffix = f".{args.format}"
+        full, one = base / f"corpus{suffix}", base / f"one{suffix}"
+        rows = [{"id": f"doc-{i}", "text": t} for i, t in enumerate(texts)]
+        write_corpus(full, rows)
+        write_corpus(one, rows[:1])
         outputs: dict[str, Path] = {}
         # Untimed: a first run may build the taxonomy snapshot, lexical indexes or cache.
-        run_cli(one, base / "warm-up.jsonl", "local", None, common, extra)
+        run_cli(one, base / f"warm-up{suffix}", "local", None, common, extra)
         for label, engine, workers in engines:
             name = engine if workers is None else f"{engine}-{workers}"
-            start = run_cli(one, base / f"{name}-one.jsonl", engine, workers, common, extra)
-            outputs[label] = base / f"{name}.jsonl"
+            start = run_cli(one, base / f"{name}-one{suffix}", engine, workers, common, extra)
+            outputs[label] = base / f"{name}{suffix}"
             whole = run_cli(full, outputs[label], engine, workers, common, extra)
             seconds = whole["wall_s"] - start["wall_s"]
             entry = {
@@ -176,20 +200,24 @@ def main() -> None:
                     entry[key] = start[key]
             report["engines"][label] = entry
             print(f"{label}: {entry}", file=sys.stderr)
-        reference = outputs["local"].read_bytes()
-        local_records = [json.loads(line) for line in outputs["local"].read_text("utf-8").splitlines()]
+        local_records = read_records(outputs["local"])
         for label, path in outputs.items():
-            ours = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+            ours = read_records(path)
             report["engines"][label].update(compare(ours, local_records))
-            report["engines"][label]["identical_to_local"] = path.read_bytes() == reference
-        report["driver_records_per_s"] = round(driver_cost(full, outputs["local"]), 1)
+            report["engines"][label]["identical_to_local"] = (
+                path.read_bytes() == outputs["local"].read_bytes()
+                if args.format == "jsonl"
+                else ours == local_records
+            )
+        if args.format == "jsonl":  # the driver's share of the work; none on the Parquet path
+            report["driver_records_per_s"] = round(driver_cost(full, outputs["local"]), 1)
     load = os.getloadavg()
     print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", file=sys.stderr)
     if args.json:
         print(json.dumps(report, indent=2))
         return
     local = report["engines"]["local"]["docs_per_s"]
-    print(f"{report['docs']} documents, {report['cpus']} CPUs, {args.model} (torch, CPU)")
+    print(f"{report['docs']} documents ({args.format}), {report['cpus']} CPUs, {args.model} (torch, CPU)")
     print(
         f"{'engine':<20} {'start (1 doc)':>13} {'docs/s':>8} {'vs local':>9} {'identical':>10} other matches"
     )
@@ -204,7 +232,8 @@ def main() -> None:
                 f"{'':<20} Ray start {entry['ray_start_s']:.1f} s, "
                 f"workers start {entry['workers_start_s']:.1f} s"
             )
-    print(f"driver alone (read, format, write): {report['driver_records_per_s']:,.0f} records/s")
+    if "driver_records_per_s" in report:
+        print(f"driver alone (read, format, write): {report['driver_records_per_s']:,.0f} records/s")
 
 
 if __name__ == "__main__":
