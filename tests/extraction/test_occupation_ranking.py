@@ -6,7 +6,12 @@ import pytest
 from fixtures_api import COOK, SOFTWARE_DEVELOPER
 from hits_helpers import sentence
 
-from esco_skill_extractor.extraction.occupations import OccupationInference, sentence_weights
+from esco_skill_extractor.extraction.occupations import (
+    OccupationInference,
+    mask_seniority,
+    sentence_weights,
+    title_tail,
+)
 from esco_skill_extractor.taxonomy import Taxonomy
 
 AD = "Software developer (m/w/d)\nOur canteen cook prepares lunch. We offer a team."
@@ -59,3 +64,64 @@ def test_the_title_beats_an_occupation_named_in_passing(taxonomy: Taxonomy) -> N
     assert ranked(0.75) == [SOFTWARE_DEVELOPER, COOK]  # 0.875 * 0.75 < 0.75
     assert ranked(0.75, margin=0.05) == [SOFTWARE_DEVELOPER]  # the cook is 0.094 behind
     assert ranked(0.75, margin=0.1) == [SOFTWARE_DEVELOPER, COOK]
+
+
+@pytest.mark.parametrize(
+    ("text", "tail"),
+    [
+        ("Deburring Operator – Precision Engineering\nWe deburr parts.", "– Precision Engineering"),
+        ("Koch (m/w/d) – Hotel am See\nWir suchen einen Koch.", "(m/w/d) – Hotel am See"),
+        ("Pharmacien adjoint (H/F) – CDI\nNous recherchons.", "(H/F) – CDI"),
+        ("Camarero/a de sala, Restaurante\nBuscamos.", ", Restaurante"),
+        ("Registered nurse, night shift, administer medication", ", night shift, administer medication"),
+        ("Security Officer | Corporate Office\nNights.", "| Corporate Office"),
+    ],
+)
+def test_the_title_tail_qualifies_the_job(text: str, tail: str) -> None:
+    found = title_tail(text)
+    assert found is not None
+    assert text[found[0] : found[1]].strip() == tail
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Plumber\nWe fix pipes.",  # a title without qualifiers
+        "Brenner / Ofenführer\nZiegelwerk.",  # two names of the job: both are the title
+        " ".join(["word"] * 20) + ", more\nBody.",  # a long first line is not a title
+        "(m/w/d) Koch\nWir suchen.",  # nothing before the bracket
+    ],
+)
+def test_no_title_tail(text: str) -> None:
+    assert title_tail(text) is None
+
+
+def test_a_hit_reaching_into_the_title_tail_counts_less(taxonomy: Taxonomy) -> None:
+    # "Registered nurse, night shift": "nurse, night" must not name a night auditor
+    text = "Registered nurse, night shift, administer medication"
+    developer, cook = _index(taxonomy, SOFTWARE_DEVELOPER), _index(taxonomy, COOK)
+    sentences = [sentence(0, len(text), occupations=((developer, 0.8, 11, 23, 0), (cook, 0.7, 0, 16, 0)))]
+    inference = OccupationInference(taxonomy, list(taxonomy.occupations.values()))
+
+    def ranked(weight: float) -> list[tuple[str, float]]:
+        found = inference.matches(
+            text, sentences, [], threshold=0.5, language="en", infer=False, title_tail_weight=weight
+        )
+        return [(m.uri, m.score) for m in found]
+
+    assert ranked(1.0) == [(SOFTWARE_DEVELOPER, 0.8), (COOK, 0.7)]
+    assert ranked(0.8) == [(COOK, 0.7), (SOFTWARE_DEVELOPER, 0.64)]
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Senior Backend Engineer", "       Backend Engineer"),
+        ("Junior Agent – Actors", "       Agent – Actors"),
+        ("Erfahrener Koch gesucht, Sr. chef", " " * 11 + "Koch gesucht," + " " * 5 + "chef"),
+        ("Ingénieur confirmé (H/F)", "Ingénieur          (H/F)"),
+        ("Seniorenheim: Pflegekraft", "Seniorenheim: Pflegekraft"),  # a word that only starts so
+    ],
+)
+def test_seniority_is_masked_in_place(text: str, masked: str) -> None:
+    assert mask_seniority(text) == masked and len(mask_seniority(text)) == len(text)

@@ -122,6 +122,17 @@ def test_rank_uses_the_same_scores(extractor: SkillExtractor) -> None:
     assert len(extractor.rank_skills(["python"], top_k=500)[0]) == len(extractor.taxonomy.skills)
 
 
+def test_occupations_rank_as_extract_orders_them(extractor: SkillExtractor) -> None:
+    # text, title and skills together: the list extract() returns is the ranking's head
+    ad = "Cook (m/w/d) – Hotel\nWe are looking for a cook. You prepare food and keep the kitchen clean."
+    [ranked] = extractor.rank_occupations([ad], top_k=10)
+    [result] = extractor.extract([ad], occupations_threshold=0.0)
+    assert result.occupations and result.occupations[0].source != "text"  # the skills count
+    listed = [(m.uri, m.score) for m in result.occupations]
+    assert ranked[: len(listed)] == listed
+    assert [s for _, s in ranked] == sorted((s for _, s in ranked), reverse=True)
+
+
 def test_search_merges_label_hits(extractor: SkillExtractor) -> None:
     hits = extractor.search("python")
     assert hits[0].uri == PYTHON and hits[0].via in ("label", "label+semantic")

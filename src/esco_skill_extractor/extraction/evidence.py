@@ -25,10 +25,12 @@ def collect(
     kind: Literal["skill", "occupation"],
     threshold: float,
     weights: Sequence[float] | None = None,
+    damped: tuple[Span, float] | None = None,
 ) -> Found:
     """Per concept: best score, supporting spans (offsets in the text) and best view.
 
     ``weights``: one per sentence, multiplying its hits' scores (default: 1).
+    ``damped``: a span of the text and a factor (at most 1) for the hits that reach into it.
     """
     found: Found = {}
     for index, (start, _, scored) in enumerate(sentences):
@@ -37,8 +39,12 @@ def collect(
         if weight <= 0:
             continue
         for concept, raw, hit_start, hit_end, hit_view in hits.above(threshold / weight):
-            score = raw * weight
             span = (start + hit_start, start + hit_end)
+            score = raw * weight
+            if damped is not None and span[0] < damped[0][1] and damped[0][0] < span[1]:
+                score *= damped[1]
+                if score < threshold:
+                    continue
             best, spans, view = found.get(concept, (-1.0, [], hit_view))
             spans.append((score, span))
             if score > best:

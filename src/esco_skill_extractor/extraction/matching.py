@@ -72,6 +72,9 @@ class MatchConfig:
             whole document (the mean vector of the sentences in its first 1,000 characters,
             against the occupation's blob), the rest from its best sentence (0: sentences
             only).
+        occupation_title_tail_weight: Factor of occupation hits that reach into the part of
+            the title line that qualifies the job ("– Precision Engineering", "(Nights)",
+            ", night shift"); 1 counts it as the title itself.
         span_vectors: Where clause and word-window vectors come from: ``"pooled"`` from the
             sentence's one forward pass (models with mean or CLS pooling and no prompt; others
             encode spans on their own), or ``"encoded"``: every clause and window encoded on
@@ -94,6 +97,7 @@ class MatchConfig:
     occupation_context_weight: float = 0.9
     occupation_margin: float = 0.1
     occupation_document_weight: float = 0.3
+    occupation_title_tail_weight: float = 0.8
     span_vectors: Literal["pooled", "encoded"] = "pooled"
 
     def __post_init__(self) -> None:

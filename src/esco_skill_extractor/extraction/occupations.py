@@ -18,7 +18,14 @@ from ..types import OccupationMatch, SkillMatch
 from .evidence import collect, evidence_spans
 from .scoring import ScoredSentence
 
-__all__ = ["OccupationInference", "blend_document", "sentence_weights", "skills_support"]
+__all__ = [
+    "OccupationInference",
+    "blend_document",
+    "mask_seniority",
+    "sentence_weights",
+    "skills_support",
+    "title_tail",
+]
 
 _INFER_MIN_ESSENTIAL = 2  # essential skills an occupation needs before it is inferred
 _TITLE_WORDS = 15  # a first line this short is the ad's title
@@ -32,6 +39,41 @@ _ROLE_PHRASES = re.compile(
     r"|\b(?:position|job\s+title|stelle|poste|puesto)\s*:",
     re.IGNORECASE,
 )
+
+
+#: Where a title's own words end and what qualifies it begins: a dash between spaces, an
+#: opening bracket (gender markers "(m/w/d)", "(H/F)", hours, places), a comma or a colon.
+_TITLE_TAIL = re.compile(r"\s+[-–—|]\s+|\s*[(\[,:]")
+
+
+def title_tail(text: str) -> tuple[int, int] | None:
+    """The part of the title line that qualifies the job rather than names it: "Deburring
+    Operator – Precision Engineering" names a deburring operator, not a precision engineer;
+    "Koch (m/w/d) – Hotel am See" a cook, not a hotel; "Registered nurse, night shift" a
+    nurse, not a night auditor. The title line is a short first line (or a short text of
+    one line); ``None`` without one, or without such a part."""
+    newline = text.find("\n")
+    end = len(text) if newline < 0 else newline
+    if len(text[:end].split()) > _TITLE_WORDS:
+        return None
+    found = _TITLE_TAIL.search(text, 0, end)
+    if found is None or not text[: found.start()].strip():
+        return None
+    return found.start(), end
+
+
+#: Seniority says how senior, not what the job is: "Senior Backend Engineer" is a backend
+#: engineer (and "Junior" is not an assistant). Masked before scoring, in every language.
+_SENIORITY = re.compile(
+    r"\b(?:senior|sénior|junior|sr\.|jr\.|experienced|erfahrene[nr]?|expérimentée?|confirmée?"
+    r"|experimentad[oa])(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def mask_seniority(text: str) -> str:
+    """``text`` with seniority words blanked out (same length: offsets stay valid)."""
+    return _SENIORITY.sub(lambda found: " " * len(found.group()), text)
 
 
 def blend_document(sentence_score: float, document_score: float, weight: float) -> float:
@@ -134,6 +176,7 @@ class OccupationInference:
         margin: float = 0.0,
         document: np.ndarray | None = None,
         document_weight: float = 0.0,
+        title_tail_weight: float = 1.0,
     ) -> list[OccupationMatch]:
         """The occupations of one text scoring at least ``threshold``, best first.
 
@@ -149,9 +192,13 @@ class OccupationInference:
             document: The whole text's similarity to each occupation (see
                 :func:`blend_document`), or ``None``.
             document_weight: Its share of a named occupation's text score.
+            title_tail_weight: Factor of the hits that reach into the title's tail
+                (:func:`title_tail`); those within the title's own words count fully.
         """
         weights = sentence_weights(text, sentences, context_weight)
-        named = collect(sentences, "occupation", threshold * 0.5 if infer else threshold, weights)
+        tail = title_tail(text) if title_tail_weight < 1 else None
+        damped = (tail, title_tail_weight) if tail is not None else None
+        named = collect(sentences, "occupation", threshold * 0.5 if infer else threshold, weights, damped)
         if document is not None and document_weight > 0:
             named = {
                 index: (blend_document(score, float(document[index]), document_weight), spans, view)

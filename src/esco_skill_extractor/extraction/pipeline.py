@@ -27,7 +27,7 @@ from .evidence import skill_matches
 from .language import LanguageDetector
 from .lexical import PRIMARY_LANGUAGE
 from .matching import MatchConfig
-from .occupations import OccupationInference, blend_document, sentence_weights
+from .occupations import OccupationInference, blend_document, mask_seniority, sentence_weights
 from .routing import Engine, Router
 from .scoring import KEEP
 
@@ -239,12 +239,27 @@ class SkillExtractor:
         Returns:
             One :class:`Extraction` per text, in order.
         """
+        return self._extract(
+            texts, skills_threshold, occupations_threshold, max_results, language, infer_occupations
+        )
+
+    def _extract(
+        self,
+        texts: Sequence[str],
+        skills_threshold: float | None,
+        occupations_threshold: float | None,
+        max_results: int | None,
+        language: str | None,
+        infer_occupations: bool,
+        *,
+        margin: float | None = None,
+    ) -> list[Extraction]:
         texts = _check_texts(texts)
         _check_thresholds(skills_threshold, occupations_threshold)
         if max_results is not None and max_results < 1:
             raise InputError("max_results must be at least 1")
         languages = self._languages(texts, language)
-        documents = self._router.score(texts, languages)
+        documents = self._router.score([mask_seniority(t) for t in texts], languages)
         whole = self._whole_documents(texts, documents)
         out: list[Extraction] = []
         for text, language, (engine, sentences) in zip(texts, languages, documents, strict=True):
@@ -269,9 +284,10 @@ class SkillExtractor:
                 language=language,
                 infer=infer_occupations,
                 context_weight=self.config.occupation_context_weight,
-                margin=self.config.occupation_margin,
+                margin=self.config.occupation_margin if margin is None else margin,
                 document=whole[len(out)],
                 document_weight=self.config.occupation_document_weight,
+                title_tail_weight=self.config.occupation_title_tail_weight,
             )
             if max_results is not None:
                 skills, occupations = skills[:max_results], occupations[:max_results]
@@ -365,8 +381,22 @@ class SkillExtractor:
     def rank_occupations(
         self, texts: Sequence[str], top_k: int = 10, *, language: str | None = None
     ) -> list[list[tuple[str, float]]]:
-        """The ``top_k`` occupations for each text (from what the text says), best first."""
-        return self._rank(texts, top_k, "occupation", language)
+        """The ``top_k`` occupations for each text, ``(uri, score)`` best first: scored as
+        :meth:`extract` scores them (the title and role sentences, the whole document, the
+        skills found), without its threshold and margin; then, to fill ``top_k``, the other
+        occupations the text's sentences name (by their text score alone, below those)."""
+        if top_k < 1:
+            raise InputError("top_k must be at least 1")
+        scored = self._extract(texts, None, 0.0, None, language, True, margin=0.0)
+        named = self._rank(texts, top_k, "occupation", language)
+        out = []
+        for result, fallback in zip(scored, named, strict=True):
+            ranked = [(m.uri, m.score) for m in result.occupations[:top_k]]
+            seen = {uri for uri, _ in ranked}
+            floor = ranked[-1][1] if ranked else 1.0
+            ranked += [(uri, min(score, floor)) for uri, score in fallback if uri not in seen]
+            out.append(ranked[:top_k])
+        return out
 
     def detect_language(self, text: str) -> str:
         """The language ``text`` is read in when no language is given: one of
@@ -436,7 +466,8 @@ class SkillExtractor:
         if top_k < 1:
             raise InputError("top_k must be at least 1")
         languages = self._languages(texts, language)
-        documents = self._router.score(texts, languages, keep=max(top_k, KEEP))
+        read = [mask_seniority(t) for t in texts] if kind == "occupation" else texts
+        documents = self._router.score(read, languages, keep=max(top_k, KEEP))
         whole = self._whole_documents(texts, documents) if kind == "occupation" else []
         out: list[list[tuple[str, float]]] = []
         for text, (engine, sentences) in zip(texts, documents, strict=True):
