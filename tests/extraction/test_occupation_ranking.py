@@ -8,11 +8,13 @@ from hits_helpers import sentence
 
 from esco_skill_extractor.extraction.occupations import (
     OccupationInference,
+    break_ties,
     mask_seniority,
     sentence_weights,
     title_tail,
 )
 from esco_skill_extractor.taxonomy import Taxonomy
+from esco_skill_extractor.types import OccupationMatch
 
 AD = "Software developer (m/w/d)\nOur canteen cook prepares lunch. We offer a team."
 TITLE = (0, 26)
@@ -125,3 +127,37 @@ def test_a_hit_reaching_into_the_title_tail_counts_less(taxonomy: Taxonomy) -> N
 )
 def test_seniority_is_masked_in_place(text: str, masked: str) -> None:
     assert mask_seniority(text) == masked and len(mask_seniority(text)) == len(text)
+
+
+def _match(name: str, score: float, isco: str) -> OccupationMatch:
+    return OccupationMatch(name, name, score, isco, "text", (), score, 0.0, (), (), 0, 0)
+
+
+def test_near_ties_are_broken_by_the_isco_group() -> None:
+    # "Profesor de Matemáticas y Física": a lecturer first by a hair, two secondary school
+    # teachers (one ISCO unit group) just behind
+    matches = [
+        _match("mathematics lecturer", 0.62, "2310"),
+        _match("mathematics teacher secondary school", 0.60, "2330"),
+        _match("physics teacher secondary school", 0.58, "2330"),
+        _match("driving instructor", 0.40, "5165"),
+    ]
+    ranked = break_ties(matches, 0.1)
+    assert [m.uri for m in ranked[:3]] == [
+        "mathematics teacher secondary school",
+        "mathematics lecturer",
+        "physics teacher secondary school",
+    ]
+    assert ranked[-1] == matches[-1]  # not a near-tie: untouched
+    assert [m.score for m in ranked] == sorted((m.score for m in ranked), reverse=True)
+    assert break_ties(matches, 0.0)[0].uri == "mathematics lecturer"
+
+
+def test_a_clear_winner_stays_first() -> None:
+    matches = [
+        _match("cook", 0.80, "5120"),
+        _match("kitchen porter", 0.62, "9412"),
+        _match("chef", 0.61, "9412"),
+    ]
+    assert break_ties(matches, 0.1)[0].uri == "cook"
+    assert break_ties(matches[:1], 0.1) == matches[:1]

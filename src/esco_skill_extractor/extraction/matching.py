@@ -75,6 +75,8 @@ class MatchConfig:
         occupation_title_tail_weight: Factor of occupation hits that reach into the part of
             the title line that qualifies the job ("– Precision Engineering", "(Nights)",
             ", night shift"); 1 counts it as the title itself.
+        occupation_group_weight: Near-ties (within 0.05 of the best occupation) gain this
+            much times their ISCO unit group's share of the ten best scores (0: none).
         span_vectors: Where clause and word-window vectors come from: ``"pooled"`` from the
             sentence's one forward pass (models with mean or CLS pooling and no prompt; others
             encode spans on their own), or ``"encoded"``: every clause and window encoded on
@@ -98,6 +100,7 @@ class MatchConfig:
     occupation_margin: float = 0.1
     occupation_document_weight: float = 0.3
     occupation_title_tail_weight: float = 0.8
+    occupation_group_weight: float = 0.1
     span_vectors: Literal["pooled", "encoded"] = "pooled"
 
     def __post_init__(self) -> None:

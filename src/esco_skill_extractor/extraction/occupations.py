@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from .scoring import ScoredSentence
 __all__ = [
     "OccupationInference",
     "blend_document",
+    "break_ties",
     "mask_seniority",
     "sentence_weights",
     "skills_support",
@@ -102,6 +104,34 @@ def sentence_weights(text: str, sentences: Sequence[ScoredSentence], context_wei
     return [1.0 if m else context_weight for m in marked]
 
 
+_TIE = 0.05  # occupations this close to the best are near-ties ...
+_GROUP_TOP = 10  # ... broken by their ISCO group's share of the best this many
+
+
+def break_ties(matches: list[OccupationMatch], weight: float) -> list[OccupationMatch]:
+    """Near-ties broken by the ESCO hierarchy: each occupation within 0.05 of the best gains
+    ``weight`` times its ISCO unit group's share of the scores of the ten best, so that when
+    "mathematics lecturer" and two kinds of secondary school teacher score alike, a teacher
+    wins (and a broader occupation and its narrower ones, which share a group, support each
+    other). Scores are capped at 1; the result is sorted best first."""
+    if len(matches) < 2:
+        return matches
+    mass: dict[str, float] = {}
+    for match in matches[:_GROUP_TOP]:
+        mass[match.isco_code] = mass.get(match.isco_code, 0.0) + match.score
+    total = sum(mass.values())
+    best = matches[0].score
+    if not total:
+        return matches
+    out = [
+        replace(m, score=round(min(1.0, m.score + weight * mass.get(m.isco_code, 0.0) / total), 4))
+        if m.score >= best - _TIE and m.isco_code
+        else m
+        for m in matches
+    ]
+    return sorted(out, key=lambda m: (-m.score, m.uri))
+
+
 def skills_support(
     profile: tuple[int, int], essential: list[str], optional: list[str], scores: dict[str, float]
 ) -> float:
@@ -177,6 +207,7 @@ class OccupationInference:
         document: np.ndarray | None = None,
         document_weight: float = 0.0,
         title_tail_weight: float = 1.0,
+        group_weight: float = 0.0,
     ) -> list[OccupationMatch]:
         """The occupations of one text scoring at least ``threshold``, best first.
 
@@ -194,6 +225,7 @@ class OccupationInference:
             document_weight: Its share of a named occupation's text score.
             title_tail_weight: Factor of the hits that reach into the title's tail
                 (:func:`title_tail`); those within the title's own words count fully.
+            group_weight: How much the ISCO group breaks near-ties (:func:`break_ties`).
         """
         weights = sentence_weights(text, sentences, context_weight)
         tail = title_tail(text) if title_tail_weight < 1 else None
@@ -215,7 +247,7 @@ class OccupationInference:
                 score = 1 - (1 - text_score) * (1 - support)  # independent evidence, combined
             else:
                 score = max(text_score, support)
-            if score < threshold:
+            if score < threshold * 0.5:  # kept below the threshold only to weigh near-ties
                 continue
             source = (
                 "text+skills"
@@ -242,6 +274,8 @@ class OccupationInference:
                 )
             )
         matches.sort(key=lambda m: (-m.score, m.uri))
-        if margin > 0 and matches:
-            matches = [m for m in matches if m.score >= matches[0].score - margin]
-        return matches
+        before = {m.uri: m.score for m in matches}
+        floor = max(threshold, matches[0].score - margin) if margin > 0 and matches else threshold
+        if group_weight > 0:
+            matches = break_ties(matches, group_weight)
+        return [m for m in matches if before[m.uri] >= floor]

@@ -288,6 +288,7 @@ class SkillExtractor:
                 document=whole[len(out)],
                 document_weight=self.config.occupation_document_weight,
                 title_tail_weight=self.config.occupation_title_tail_weight,
+                group_weight=self.config.occupation_group_weight,
             )
             if max_results is not None:
                 skills, occupations = skills[:max_results], occupations[:max_results]
