@@ -112,3 +112,23 @@ def test_a_worker_with_another_cache_refuses_to_run(ray_local: Any, esco_mini: P
     )
     with pytest.raises(ClusterError, match="is not the driver's"):
         worker.extract(["Python"])
+
+
+def test_every_language_s_cache_is_shipped(
+    ray_local: Any, esco_mini: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a model for English and another for the taxonomy's other languages (German here)
+    options = {"model": "fake:64", "multilingual_model": "fake:32", "esco_dir": str(esco_mini)}
+    prepared = prepare_cache(ExtractorSpec(**options, cache_dir=str(tmp_path / "driver")), ship=True)
+    assert len(prepared.archives) == 2 and prepared.archives[0][0] == prepared.digest
+    node = ExtractorSpec(**options, cache_dir=str(tmp_path / "node"))
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="esco_skill_extractor"):
+        worker = ExtractorActor(node, prepared)
+        [result] = worker.extract(["Wir suchen einen Koch für unsere Küche."])
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("imported from the object store" in m for m in messages) == 2
+    assert not any("building embeddings" in m for m in messages)
+    assert result.language == "de"
+    for digest, _ in prepared.archives:
+        assert (tmp_path / "node" / "embeddings" / digest / "manifest.json").is_file()

@@ -11,8 +11,9 @@ Two ways in, one worker class (:class:`ExtractorActor`):
 Each actor loads the model, the taxonomy and the embedding cache once. The cache is
 prepared once, in the driver, before any actor starts (:func:`prepare_cache`): loaded, or
 built. When the cluster has nodes besides the driver's, the driver also exports it to an
-archive (``cache export``'s format, checksummed) and puts it into Ray's object store; an
-actor whose cache folder lacks it imports the archive instead of building. Every actor then
+archive (``cache export``'s format, checksummed) and puts it into Ray's object store, with
+the cache of the model that reads the taxonomy's other languages (built in the driver if
+need be); an actor whose cache folder lacks one imports its archive instead of building. Every actor then
 checks that it scores with the very cache the driver prepared (same key: model, taxonomy,
 recipe, dtype, backend), so no node silently uses another model.
 
@@ -40,7 +41,7 @@ from .cache import EmbeddingCache
 from .embedding import Backend, load_embedder
 from .errors import ClusterError, EscoError, InputError
 from .extraction import SkillExtractor
-from .extraction.assembly import assemble
+from .extraction.assembly import AUTO, assemble
 from .paths import EMBEDDINGS_DIR, cache_subdir
 from .schema import occupations_type, skills_type
 from .taxonomy import load_taxonomy
@@ -100,6 +101,9 @@ class ExtractorSpec:
         skills_threshold: Minimum skill score (``None``: the model's default).
         occupation_threshold: Minimum occupation score (``None``: the model's default).
         segment_cache_size: Sentences whose results each actor remembers; 0 disables.
+        multilingual_model: The model for texts in the taxonomy's other languages
+            (``"auto"``: the bundled multilingual one when ``model`` reads only English;
+            ``None``: ``model`` reads every text).
     """
 
     model: str | None = None
@@ -111,12 +115,19 @@ class ExtractorSpec:
     skills_threshold: float | None = None
     occupation_threshold: float | None = None
     segment_cache_size: int = 10_000
+    multilingual_model: str | None = AUTO
 
     def build(self) -> SkillExtractor:
         """The extractor, assembled as the CLI assembles its own (same parts, same results)."""
         loaded = load_embedder(self.model, device=self.device, backend=self.backend, cache_dir=self.cache_dir)
         taxonomy = load_taxonomy(self.esco_dir, language=self.esco_language, cache_dir=self.cache_dir)
-        parts = assemble(loaded=loaded, taxonomy=taxonomy, cache_dir=self.cache_dir, show_progress=False)
+        parts = assemble(
+            loaded=loaded,
+            taxonomy=taxonomy,
+            cache_dir=self.cache_dir,
+            show_progress=False,
+            multilingual_model=self.multilingual_model,
+        )
         return SkillExtractor.from_assembly(
             parts,
             self.skills_threshold,
@@ -127,59 +138,67 @@ class ExtractorSpec:
 
 @dataclass(frozen=True)
 class PreparedCache:
-    """The embedding cache the driver prepared.
+    """The embedding caches the driver prepared.
 
     Attributes:
-        digest: Its key's digest; every actor checks that its own cache has this one.
-        archive: ``()``, or the object-store reference of its archive (in a tuple, so that
-            Ray hands actors the reference and they fetch the bytes only when they need them).
-        size: The archive's size in bytes (0 when not shipped).
+        digest: The model's cache key digest; every actor checks that its own cache has it.
+        archives: ``()``, or ``(digest, object-store reference)`` of each cache shipped: the
+            model's and, when another model reads the taxonomy's other languages, that
+            one's (references in a tuple, so that Ray hands actors the reference and they
+            fetch the bytes only when they need them).
+        size: The archives' size in bytes (0 when nothing is shipped).
     """
 
     digest: str
-    archive: tuple[Any, ...] = field(default=(), repr=False)
+    archives: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
     size: int = 0
 
 
 def prepare_cache(spec: ExtractorSpec, *, ship: bool | None = None) -> PreparedCache:
-    """Load or build the embedding cache once, in the driver, and ship it when needed.
+    """Load or build the embedding caches once, in the driver, and ship them when needed.
 
     Args:
         spec: The workers' extractor.
-        ship: Put the cache's archive into the object store for nodes that lack it;
+        ship: Put the caches' archives into the object store for nodes that lack them;
             ``None``: when the cluster has more than one node (Ray must be initialised).
+            Shipping also prepares the cache of the model for the taxonomy's other
+            languages (built here if need be), so that no node builds one of its own.
 
     Returns:
-        What the actors need to find (or install) the same cache.
+        What the actors need to find (or install) the same caches.
     """
     ray = require_ray()
     extractor = spec.build()
-    cached = extractor.cache
-    digest = cached.key.digest()
-    del extractor
+    digest = extractor.cache.key.digest()
     if ship is None:
         ship = sum(1 for node in ray.nodes() if node.get("Alive")) > 1
     if not ship:
         return PreparedCache(digest)
-    with tempfile.TemporaryDirectory(prefix="esco-ship-") as folder:
-        file = EmbeddingCache(cached.path.parent).export(cached.path, Path(folder) / f"{digest}.tar")
-        data = file.read_bytes()
-    logger.info("embedding cache %s shipped through the object store (%.1f MB)", digest, len(data) / 1e6)
-    return PreparedCache(digest, (ray.put(data),), len(data))
+    archives = []
+    size = 0
+    for cached in extractor.embedding_caches(every_language=True):
+        name = cached.key.digest()
+        with tempfile.TemporaryDirectory(prefix="esco-ship-") as folder:
+            file = EmbeddingCache(cached.path.parent).export(cached.path, Path(folder) / f"{name}.tar")
+            data = file.read_bytes()
+        logger.info("embedding cache %s shipped through the object store (%.1f MB)", name, len(data) / 1e6)
+        archives.append((name, ray.put(data)))
+        size += len(data)
+    return PreparedCache(digest, tuple(archives), size)
 
 
 def _install_cache(spec: ExtractorSpec, prepared: PreparedCache) -> None:
-    """Import the shipped archive when this node's cache folder lacks the driver's cache."""
+    """Import the shipped archives whose caches this node's cache folder lacks."""
     root = cache_subdir(EMBEDDINGS_DIR, spec.cache_dir)
-    if not prepared.archive or (root / prepared.digest / "manifest.json").is_file():
-        return
-    ray = require_ray()
-    data = ray.get(prepared.archive[0])
-    with tempfile.TemporaryDirectory(prefix="esco-ship-") as folder:
-        file = Path(folder) / f"{prepared.digest}.tar"
-        file.write_bytes(data)
-        EmbeddingCache(root).import_(file)
-    logger.info("embedding cache %s imported from the object store into %s", prepared.digest, root)
+    for digest, reference in prepared.archives:
+        if (root / digest / "manifest.json").is_file():
+            continue
+        data = require_ray().get(reference)
+        with tempfile.TemporaryDirectory(prefix="esco-ship-") as folder:
+            file = Path(folder) / f"{digest}.tar"
+            file.write_bytes(data)
+            EmbeddingCache(root).import_(file)
+        logger.info("embedding cache %s imported from the object store into %s", digest, root)
 
 
 class ExtractorActor:
@@ -457,7 +476,8 @@ def extract_dataset(
         language: The texts' language (``None``: detected per text).
         **extractor_options: :class:`ExtractorSpec` fields: ``model``, ``device``,
             ``backend``, ``esco_dir``, ``esco_language``, ``cache_dir``,
-            ``skills_threshold``, ``occupation_threshold``, ``segment_cache_size``.
+            ``skills_threshold``, ``occupation_threshold``, ``segment_cache_size``,
+            ``multilingual_model``.
 
     Returns:
         The dataset with ``error``, ``skills`` and ``occupations`` columns added (replaced

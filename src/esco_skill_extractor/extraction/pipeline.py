@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 
+from ..cache.store import CachedVectors
 from ..embedding import Backend, Embedder
 from ..errors import InputError
 from ..taxonomy import Taxonomy
@@ -188,6 +189,12 @@ class SkillExtractor:
         the model that reads it (the primary language's for ``None``)."""
         engine = self._router.engine(language or PRIMARY_LANGUAGE)
         return engine.skills_threshold, engine.occupation_threshold
+
+    def embedding_caches(self, *, every_language: bool = False) -> list[CachedVectors]:
+        """The embedding caches in use: the model's, then that of the model that reads the
+        other languages once it is loaded (``every_language``: load, or build, it now)."""
+        engines = self._router.every_engine() if every_language else self._router.engines
+        return [engine.parts.cache for engine in engines]
 
     def clear_segment_cache(self) -> None:
         """Forget the sentences remembered across calls (``segment_cache_size``)."""

@@ -170,6 +170,14 @@ class Router:
         """The engines in use so far."""
         return [self.primary] + ([self._other] if self._other is not None else [])
 
+    def every_engine(self) -> list[Engine]:
+        """Every engine this router may use, the other languages' built now if need be."""
+        if self._make_other is not None:
+            with self._lock:
+                if self._other is None:
+                    self._other = self._make_other()
+        return self.engines
+
     def engine(self, language: str) -> Engine:
         """The engine that reads ``language``."""
         if language == PRIMARY_LANGUAGE or self._make_other is None:
