@@ -4,11 +4,13 @@ phone width, waiting for the embeddings, and keyboard-only use."""
 from __future__ import annotations
 
 import re
+import shutil
 import threading
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from fixtures_api import JOB_AD, SQL, make_docx, make_pdf
+from fixtures_api import ESCO_MINI, JOB_AD, SQL, make_docx, make_pdf
 from web_helpers import (
     DOCX_TYPE,
     LiveServer,
@@ -19,8 +21,10 @@ from web_helpers import (
     skill_card,
 )
 
+from esco_skill_extractor import SkillExtractor
 from esco_skill_extractor.server import create_app
 from esco_skill_extractor.settings import Settings
+from esco_skill_extractor.taxonomy import load_taxonomy
 
 
 @browser_test
@@ -170,3 +174,33 @@ def test_browser_reads_german_text(page: Any, live_server: LiveServer) -> None:
     expect(page.locator("#summary")).to_contain_text("thresholds 0.50 and 0.45")
     expect(page.locator("#skills-threshold-value")).to_have_text("0.50")
     screenshot(page, "german-text.png")
+
+
+@browser_test
+def test_browser_reads_french_text(browser: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    # the test taxonomy with ESCO's French occupation labels (the built-in ESCO's file)
+    folder = tmp_path / "esco"
+    shutil.copytree(ESCO_MINI, folder)
+    french = files("esco_skill_extractor") / "data" / "esco" / "v1.0.x" / "occupations_fr.csv.gz"
+    (folder / "occupations_fr.csv.gz").write_bytes(french.read_bytes())
+    extractor = SkillExtractor(
+        model="all-MiniLM-L6-v2",
+        taxonomy=load_taxonomy(folder, snapshot=False),
+        cache_dir=tmp_path / "cache",
+        show_progress=False,
+    )
+    with LiveServer(create_app(Settings(), extractor=extractor)) as server:
+        page = browser.new_page()
+        try:
+            open_page(page, server)
+            page.get_by_label("Paste a job ad, CV or course description").fill(
+                "Cuisinier / Cuisinière (H/F) en CDI. Nous recherchons un cuisinier pour notre restaurant."
+            )
+            expect(page.locator("#occupations .card", has_text="cuisinier/cuisinière")).to_be_visible()
+            expect(page.locator("#language-detected")).to_have_text("Detected (Français)")
+            expect(page.locator("#summary")).to_contain_text("detected Français")
+            screenshot(page, "french-text.png")
+        finally:
+            page.close()

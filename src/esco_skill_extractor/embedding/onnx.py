@@ -356,9 +356,14 @@ class OnnxEmbedder:
 
     def encode_tokens(self, texts: Sequence[str], pad_to: int | None = None) -> TokenOutput:
         """Token embeddings, pooled vectors, offsets and mask for one batch of texts, padded
-        to the longest or to ``pad_to`` tokens (at most the model's window)."""
+        to the longest or to ``pad_to`` tokens (at most the model's window; not for
+        ``onnx-int8``)."""
         encodings = self._tokenizer.encode_batch(list(texts))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        if self._variant == "onnx-int8":
+            # Activations are quantised with one scale per batch: a fixed padding cannot make a
+            # text's vectors independent of its batch, and the extra padding costs accuracy.
+            pad_to = None
         extra = max(0, min(pad_to or 0, self.max_seq_length) - ids.shape[1])
         wider = ((0, 0), (0, extra))
         ids = np.pad(ids, wider, constant_values=self._pad_id)
