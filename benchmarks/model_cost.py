@@ -120,8 +120,11 @@ class RandomPassages:
     def supports_span_pooling(self) -> bool:
         return bool(self._embedder.supports_span_pooling)
 
-    def encode_tokens(self, texts: Sequence[str]) -> Any:
-        return self._embedder.encode_tokens(texts)
+    def encode_tokens(self, texts: Sequence[str], pad_to: int | None = None) -> Any:
+        return self._embedder.encode_tokens(texts, pad_to=pad_to)
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        return list(self._embedder.token_counts(texts))
 
     def embed(
         self, texts: Sequence[str], *, kind: str = "query", batch_size: int = 64, show_progress: bool = False
