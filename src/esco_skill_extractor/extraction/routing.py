@@ -33,6 +33,9 @@ _DOCUMENT_CHARS = 1000  # the start of a text says what it is for
 #: 0.46 -> 0.335, 0.48 -> 0.359, 0.50 -> 0.363, 0.52 -> 0.360, 0.54 -> 0.351, 0.56 -> 0.328).
 FUSED_SKILLS_THRESHOLD = 0.50
 
+#: The English model's share of fused skill scores (the multilingual model has the rest).
+FIRST_WEIGHT = 0.5
+
 
 class Scorer(Protocol):
     """What an engine scores sentences with."""
@@ -89,8 +92,9 @@ class Engine:
         )
 
 
-def fuse_hits(first: Hits, second: Hits, keep: int = KEEP) -> Hits:
-    """The average of two models' hits for one sentence, best first.
+def fuse_hits(first: Hits, second: Hits, keep: int = KEEP, weight: float = 0.5) -> Hits:
+    """The weighted average of two models' hits for one sentence (``weight`` for the first
+    model's scores), best first.
 
     A concept that one list lacks scores that list's lowest score there (the lists hold each
     model's best ``keep``). Its span comes from the model that scored it higher; its view is
@@ -110,7 +114,7 @@ def fuse_hits(first: Hits, second: Hits, keep: int = KEEP) -> Hits:
 
     first_scores, first_at = spread(first)
     second_scores, second_at = spread(second)
-    score = (first_scores + second_scores) / 2
+    score = weight * first_scores + (1 - weight) * second_scores
     top = np.argsort(-score, kind="stable")[:keep]
     use_second = (second_at[top] >= 0) & ((second_scores[top] >= first_scores[top]) | (first_at[top] < 0))
     from_second, from_first = second_at[top], first_at[top]
@@ -139,7 +143,7 @@ class FusedScorer:
                 assert (start, end) == (start_b, end_b)  # both split sentences alike
                 # Occupations: the multilingual model alone (averaging lost on job titles).
                 sentences.append(
-                    (start, end, SentenceHits(fuse_hits(a.skills, b.skills, keep), b.occupations, b.vector))
+                    (start, end, SentenceHits(fuse_hits(a.skills, b.skills, keep, FIRST_WEIGHT), b.occupations, b.vector))
                 )
             out.append(sentences)
         return out
