@@ -205,9 +205,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="concepts per sentence scored in full (0: all; default: the default)",
     )
+    parser.add_argument(
+        "--fusion-weight",
+        type=float,
+        default=None,
+        help="texts not in English: the English model's share of the fused skill scores (default 0.5)",
+    )
     args = parser.parse_args(argv)
 
     from esco_skill_extractor import MatchConfig, SkillExtractor
+    from esco_skill_extractor.extraction import routing
+
+    if args.fusion_weight is not None:
+        routing.FIRST_WEIGHT = args.fusion_weight
 
     files = sorted(args.data.glob("*_annotations.csv"))
     if not files:

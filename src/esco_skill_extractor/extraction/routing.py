@@ -34,6 +34,8 @@ _DOCUMENT_CHARS = 1000  # the start of a text says what it is for
 FUSED_SKILLS_THRESHOLD = 0.50
 
 #: The English model's share of fused skill scores (the multilingual model has the rest).
+#: Pooled over the de/fr/es translations (mean RP@5, mean F1): 0.35 -> 0.537, 0.376;
+#: 0.5 -> 0.545, 0.361; 0.65 -> 0.517, 0.341. 0.35 trades ranking for extraction; kept even.
 FIRST_WEIGHT = 0.5
 
 
@@ -143,7 +145,13 @@ class FusedScorer:
                 assert (start, end) == (start_b, end_b)  # both split sentences alike
                 # Occupations: the multilingual model alone (averaging lost on job titles).
                 sentences.append(
-                    (start, end, SentenceHits(fuse_hits(a.skills, b.skills, keep, FIRST_WEIGHT), b.occupations, b.vector))
+                    (
+                        start,
+                        end,
+                        SentenceHits(
+                            fuse_hits(a.skills, b.skills, keep, FIRST_WEIGHT), b.occupations, b.vector
+                        ),
+                    )
                 )
             out.append(sentences)
         return out
