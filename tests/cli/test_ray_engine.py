@@ -170,7 +170,6 @@ def test_empty_input(ray_local: Any, esco_mini: Path, tmp_path: Path, target: st
     [
         (["--workers", "2"], "--ray-address and --workers need --engine ray"),
         (["--engine", "ray", "--workers", "5"], "do not fit; use fewer workers"),
-        (["--engine", "ray", "--on-error", "stop"], "--on-error stop is for --engine local"),
     ],
 )
 def test_bad_options_are_one_line_exit_2(
@@ -290,3 +289,38 @@ def test_parquet_resume_keeps_the_finished_slices(ray_local: Any, esco_mini: Pat
     assert refused.exit_code == 2 and "are these the inputs of that run?" in refused.output
     local = invoke(esco_mini, tmp_path, str(path), "-o", str(out), "--resume")
     assert local.exit_code == 2 and "holds a run of --engine ray" in local.output
+
+
+def test_on_error_stop_stops_at_the_first_bad_record_as_on_one_machine(
+    ray_local: Any, esco_mini: Path, tmp_path: Path
+) -> None:
+    records = rows(9)
+    records[5]["text"] = "Python " * 40  # over --max-chars
+    path = write_input(tmp_path, "jsonl", records)
+    outputs = {}
+    for engine in ("local", "ray"):
+        out = tmp_path / f"{engine}.jsonl"
+        args = ["-o", str(out), "--max-chars", "200", "--on-error", "stop", "--batch-size", "2"]
+        result = invoke(esco_mini, tmp_path, str(path), *args, "--engine", engine)
+        assert result.exit_code == 2, result.output
+        assert "the limit is 200 (--max-chars)" in result.output and "--on-error stop" in result.output
+        outputs[engine] = out.read_bytes()
+    assert outputs["ray"] == outputs["local"]
+    assert [r["id"] for r in read_output(tmp_path / "ray.jsonl")] == [f"ad-{i}" for i in range(5)]
+
+
+def test_on_error_stop_on_the_parquet_path_keeps_the_finished_slices(
+    ray_local: Any, esco_mini: Path, tmp_path: Path
+) -> None:
+    records: list[dict[str, str | None]] = [{"text": r["text"]} for r in rows(12)]
+    records[10]["text"] = "Python " * 40
+    [path] = write_parquet_files(tmp_path, records, [12])
+    out = tmp_path / "out.parquet"
+    args = ["-o", str(out), "--max-chars", "200", "--on-error", "stop", "--batch-size", "4"]
+    result = invoke(esco_mini, tmp_path, str(path), *args, "--engine", "ray")
+    assert result.exit_code == 2, result.output
+    assert f"{path}:11" in result.output and "kept for --resume" in result.output
+    assert not out.exists()
+    # slices of 4 rows: the third holds the bad record; the first two were written
+    parts = sorted(p.name for p in (tmp_path / "out.parquet.ray-parts").glob("part-*.parquet"))
+    assert parts == ["part-000000.parquet", "part-000001.parquet"]

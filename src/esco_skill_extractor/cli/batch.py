@@ -65,8 +65,6 @@ def run_batch(
 ) -> None:
     """Extract every record of ``inputs`` into ``output``, here or on Ray (``cluster``: the
     Ray engine's ``address`` and ``workers``)."""
-    if cluster is not None and limits.on_error == "stop":
-        raise click.UsageError("--on-error stop is for --engine local; the Ray engine writes error rows")
     if not inputs and sys.stdin.isatty():
         raise click.UsageError("give files or folders, or pipe JSONL or text on stdin")
     if sum(str(p) == "-" for p in inputs) > 1:
@@ -85,6 +83,7 @@ def run_batch(
             batch_size=batch_size,
             progress=progress,
             max_chars=limits.max_chars,
+            on_error=limits.on_error,
             segment_cache=segment_cache,
             thresholds=thresholds,
             options=options,
@@ -126,6 +125,7 @@ def run_batch(
                 thresholds=thresholds,
                 options=options,
                 max_chars=limits.max_chars,
+                on_error=limits.on_error,
                 **cluster,
             )
     except BaseException:
@@ -173,7 +173,8 @@ def _extract_here(
         for chunk in chunks(records, batch_size):
             texts, errors, stop = read_chunk(chunk, limits.max_chars, limits.on_error)
             chunk = chunk[: len(texts)]
-            results = extract_each(extractor, chunk, texts, errors, options, limits.on_error)
+            sources = [r.source for r in chunk]
+            results = extract_each(extractor, sources, texts, errors, options, limits.on_error)
             failed += sum(e is not None for e in errors)
             writer.write(
                 [

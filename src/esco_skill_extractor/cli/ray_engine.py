@@ -38,6 +38,7 @@ import click
 
 from ..cluster import ExtractorPool, ExtractorSpec, prepare_cache, require_ray, worker_resources
 from ..extraction import SkillExtractor
+from ..types import Extraction
 from .base import AppContext, progress_bar
 from .corpus import (
     Columns,
@@ -49,7 +50,7 @@ from .corpus import (
     require_pyarrow,
 )
 from .outputs import RecordWriter, format_record, merge_parts, write_part
-from .work import chunks, extract_each, read_chunk
+from .work import OnError, chunks, extract_each, read_chunk
 
 __all__ = ["extract_on_ray", "extract_parquet_on_ray", "ray_session"]
 
@@ -114,6 +115,24 @@ def _pool(
             yield pool
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """Texts to extract on a worker, with their sources (for messages) and read errors."""
+
+    sources: list[str]
+    texts: list[str]
+    errors: list[str | None]
+    on_error: OnError
+
+
+def _extract_batch(
+    extractor: SkillExtractor, options: dict[str, Any], batch: _Batch
+) -> tuple[list[Extraction | None], list[str | None]]:
+    """Runs on a worker: the results and the errors (read, or extraction) of a batch."""
+    errors = list(batch.errors)
+    return extract_each(extractor, batch.sources, batch.texts, errors, options, batch.on_error), errors
+
+
 def extract_on_ray(
     app: AppContext,
     records: Iterator[InputRecord],
@@ -124,28 +143,38 @@ def extract_on_ray(
     batch_size: int,
     progress: bool | None,
     max_chars: int,
+    on_error: OnError,
     **pool: Any,
 ) -> int:
     """Extract ``records`` on Ray and write them in order; the number that could not be used.
 
     ``pool``: :func:`_pool`'s options (``segment_cache``, ``thresholds``, ``options``,
     ``address``, ``workers``).
+
+    Raises:
+        CorpusError: with ``on_error="stop"``, the first record that cannot be used (the
+            records before it are written).
     """
     batches = chunks(records, batch_size)
     first = next(batches, None)
     if first is None:
         return 0  # nothing to do: no need to start Ray
-    failed = 0
+    stop: str | None = None
 
-    def read() -> Iterator[tuple[tuple[list[InputRecord], list[str | None]], list[str]]]:
-        nonlocal failed
+    def read() -> Iterator[tuple[list[InputRecord], _Batch]]:
+        nonlocal stop
         for chunk in chain([first], batches):
-            texts, errors, _ = read_chunk(chunk, max_chars)
-            failed += sum(e is not None for e in errors)
-            yield (chunk, errors), texts
+            texts, errors, stop = read_chunk(chunk, max_chars, on_error)
+            chunk = chunk[: len(texts)]
+            if chunk:
+                yield chunk, _Batch([r.source for r in chunk], texts, errors, on_error)
+            if stop is not None:
+                return
 
+    failed = 0
     with _pool(app, progress=progress, **pool) as workers, progress_bar(total, skipped, progress) as bar:
-        for (chunk, errors), results in workers.imap(read()):
+        for chunk, (results, errors) in workers.imap_apply(_extract_batch, read()):
+            failed += sum(e is not None for e in errors)
             writer.write(
                 [
                     format_record(r, None if e else x, e)
@@ -153,6 +182,8 @@ def extract_on_ray(
                 ]
             )
             bar.update(len(chunk))
+    if stop is not None:
+        raise CorpusError(f"{stop} (--on-error stop; the records before it are written)")
     return failed
 
 
@@ -165,16 +196,21 @@ class _SliceJob:
     part: str
     batch_size: int
     max_chars: int
+    on_error: OnError
 
 
 def _extract_slice(extractor: SkillExtractor, options: dict[str, Any], job: _SliceJob) -> tuple[int, int]:
-    """Runs on a worker: ``(records, records that could not be used)`` of the slice."""
+    """Runs on a worker: ``(records, records that could not be used)`` of the slice. With
+    ``on_error="stop"`` a record that cannot be used stops the run and the slice is not written."""
     rows: list[dict[str, Any]] = []
     failed = 0
     try:
         for chunk in chunks(parquet_slice_records(job.piece, job.columns), job.batch_size):
-            texts, errors, _ = read_chunk(chunk, job.max_chars)
-            results = extract_each(extractor, chunk, texts, errors, options, "skip")
+            texts, errors, stop = read_chunk(chunk, job.max_chars, job.on_error)
+            if stop is not None:
+                raise CorpusError(f"{stop} (--on-error stop; the slices finished are kept for --resume)")
+            sources = [r.source for r in chunk]
+            results = extract_each(extractor, sources, texts, errors, options, job.on_error)
             failed += sum(e is not None for e in errors)
             rows.extend(
                 format_record(r, None if e else x, e) for r, x, e in zip(chunk, results, errors, strict=True)
@@ -200,6 +236,7 @@ def extract_parquet_on_ray(
     batch_size: int,
     progress: bool | None,
     max_chars: int,
+    on_error: OnError,
     **pool: Any,
 ) -> int:
     """Parquet files to a Parquet file, read, extracted and written by the workers slice by
@@ -248,7 +285,7 @@ def extract_parquet_on_ray(
     failed = 0
     if todo:
         jobs = (
-            (i, _SliceJob(piece, columns, str(files[i].absolute()), batch_size, max_chars))
+            (i, _SliceJob(piece, columns, str(files[i].absolute()), batch_size, max_chars, on_error))
             for i, piece in todo
         )
         with _pool(app, progress=progress, **pool) as workers, progress_bar(total, skipped, progress) as bar:

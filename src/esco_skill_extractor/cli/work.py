@@ -58,25 +58,26 @@ def read_chunk(
 
 def extract_each(
     extractor: SkillExtractor,
-    chunk: list[InputRecord],
+    sources: list[str],
     texts: list[str],
     errors: list[str | None],
     options: dict[str, Any],
     on_error: OnError,
 ) -> list[Extraction | None]:
-    """The chunk's results; when extraction fails, each text alone, so that only the record
-    that fails is marked (``errors`` is updated) or, with ``stop``, named."""
+    """The results of ``texts`` (from ``sources``, which name them in messages); when
+    extraction fails, each text alone, so that only the record that fails is marked
+    (``errors`` is updated) or, with ``stop``, named."""
     try:
         return list(extractor.extract(texts, **options))
     except Exception:  # noqa: BLE001 - narrowed down below, record by record
         if len(texts) == 1:
             raise
     results: list[Extraction | None] = []
-    for position, (record, text) in enumerate(zip(chunk, texts, strict=True)):
+    for position, (source, text) in enumerate(zip(sources, texts, strict=True)):
         try:
             [result] = extractor.extract([text], **options)
         except Exception as exc:  # noqa: BLE001 - one bad record must not lose the run
-            message = f"{record.source}: extraction failed: {type(exc).__name__}: {exc}"
+            message = f"{source}: extraction failed: {type(exc).__name__}: {exc}"
             if on_error == "stop":
                 raise CorpusError(message) from None
             logger.warning("skipped: %s", message)
