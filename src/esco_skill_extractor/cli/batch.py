@@ -27,7 +27,7 @@ from .corpus import (
     count_records,
     iter_records,
 )
-from .outputs import OutputFormat, RecordWriter, format_record, open_writer
+from .outputs import OutputFormat, RecordWriter, format_records, open_writer
 from .work import OnError, chunks, extract_each, read_chunk
 
 __all__ = ["MAX_CHARS", "Limits", "OnError", "run_batch"]
@@ -176,12 +176,7 @@ def _extract_here(
             sources = [r.source for r in chunk]
             results = extract_each(extractor, sources, texts, errors, options, limits.on_error)
             failed += sum(e is not None for e in errors)
-            writer.write(
-                [
-                    format_record(r, None if e else x, e)
-                    for r, x, e in zip(chunk, results, errors, strict=True)
-                ]
-            )
+            writer.write(format_records(chunk, results, errors))
             bar.update(len(chunk))
             if stop is not None:
                 raise CorpusError(f"{stop} (--on-error stop; the records before it are written)")

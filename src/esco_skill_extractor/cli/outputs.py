@@ -36,6 +36,7 @@ __all__ = [
     "OutputFormat",
     "RecordWriter",
     "format_record",
+    "format_records",
     "guess_format",
     "merge_parts",
     "open_writer",
@@ -58,6 +59,13 @@ def format_record(record: InputRecord, result: Extraction | None, error: str | N
         "skills": [m.to_dict() for m in result.skills] if result else [],
         "occupations": [m.to_dict() for m in result.occupations] if result else [],
     }
+
+
+def format_records(
+    records: Sequence[InputRecord], results: Sequence[Extraction | None], errors: Sequence[str | None]
+) -> list[dict[str, Any]]:
+    """The output records of a chunk: each input with its result, or with its error."""
+    return [format_record(r, None if e else x, e) for r, x, e in zip(records, results, errors, strict=True)]
 
 
 def guess_format(output: Path | None) -> OutputFormat:

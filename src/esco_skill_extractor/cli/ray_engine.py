@@ -49,7 +49,7 @@ from .corpus import (
     parquet_slices,
     require_pyarrow,
 )
-from .outputs import RecordWriter, format_record, merge_parts, write_part
+from .outputs import RecordWriter, format_records, merge_parts, write_part
 from .work import OnError, chunks, extract_each, read_chunk
 
 __all__ = ["extract_on_ray", "extract_parquet_on_ray", "ray_session"]
@@ -175,12 +175,7 @@ def extract_on_ray(
     with _pool(app, progress=progress, **pool) as workers, progress_bar(total, skipped, progress) as bar:
         for chunk, (results, errors) in workers.imap_apply(_extract_batch, read()):
             failed += sum(e is not None for e in errors)
-            writer.write(
-                [
-                    format_record(r, None if e else x, e)
-                    for r, x, e in zip(chunk, results, errors, strict=True)
-                ]
-            )
+            writer.write(format_records(chunk, results, errors))
             bar.update(len(chunk))
     if stop is not None:
         raise CorpusError(f"{stop} (--on-error stop; the records before it are written)")
@@ -212,9 +207,7 @@ def _extract_slice(extractor: SkillExtractor, options: dict[str, Any], job: _Sli
             sources = [r.source for r in chunk]
             results = extract_each(extractor, sources, texts, errors, options, job.on_error)
             failed += sum(e is not None for e in errors)
-            rows.extend(
-                format_record(r, None if e else x, e) for r, x, e in zip(chunk, results, errors, strict=True)
-            )
+            rows.extend(format_records(chunk, results, errors))
         write_part(rows, Path(job.part))
     except OSError as exc:
         raise CorpusError(
