@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +71,34 @@ def test_ray_engine_benchmark_runs_on_the_test_taxonomy(tmp_path: Path, fmt: str
         assert entry["identical_to_local"] and entry["records_differing"] == 0
     assert report["engines"]["ray, 2 worker(s)"]["ray_start_s"] > 0
     assert report["format"] == fmt and (fmt == "parquet" or report["driver_records_per_s"] > 0)
+
+
+@pytest.mark.slow
+def test_dense_probe_runs(tmp_path: Path) -> None:
+    data = tmp_path / "benchmark"
+    (data / "multilingual" / "de").mkdir(parents=True)
+    (data / "esco_1.1.0_label_to_uri.tsv").write_text(
+        "label\tconceptUri\thow\nPython (computer programming)\thttp://data.europa.eu/esco/skill/"
+        "ccd0a1d9-afda-43d9-b901-96344886e14d\tpreferredLabel\n",
+        "utf-8",
+    )
+    for folder, sentence in (
+        (data, "We code in Python."),
+        (data / "multilingual" / "de", "Wir programmieren in Python."),
+    ):
+        (folder / "dev_annotations.csv").write_text(
+            f"sentence,label\n{sentence},Python (computer programming)\n", "utf-8"
+        )
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "dense_probe.py"),
+        "--data",
+        str(data),
+        "--models",
+        "use",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [line] = [row for row in done.stdout.splitlines() if row.startswith("use")]
+    scores = [float(x) for x in re.findall(r"(?:en|de) (\d\.\d+)", line)]
+    assert scores == [1.0, 1.0] and "labels encoded at" in line  # Python is in the top 5 in both
