@@ -324,3 +324,11 @@ def test_on_error_stop_on_the_parquet_path_keeps_the_finished_slices(
     # slices of 4 rows: the third holds the bad record; the first two were written
     parts = sorted(p.name for p in (tmp_path / "out.parquet.ray-parts").glob("part-*.parquet"))
     assert parts == ["part-000000.parquet", "part-000001.parquet"]
+
+
+def test_empty_parquet_to_parquet(ray_local: Any, esco_mini: Path, tmp_path: Path) -> None:
+    [path] = write_parquet_files(tmp_path, [], [0])
+    out = tmp_path / "out.parquet"
+    result = invoke(esco_mini, tmp_path, str(path), "-o", str(out), "--engine", "ray")
+    assert result.exit_code == 0, result.output
+    assert read_output(out) == [] and not (tmp_path / "out.parquet.ray-parts").exists()
