@@ -30,13 +30,15 @@ from .lexical import PRIMARY_LANGUAGE
 from .matching import MatchConfig
 from .occupations import OccupationInference, blend_document, mask_seniority, sentence_weights
 from .routing import Engine, Router
-from .scoring import KEEP
+from .scoring import KEEP, ScoredSentence
 
 __all__ = ["SearchHit", "SkillExtractor"]
 
 logger = logging.getLogger(__name__)
 
 Kind = Literal["skill", "occupation"]
+#: The texts' languages and, per text, the engine that read it and its scored sentences.
+_Scored = tuple[list[str], list[tuple[Engine, list[ScoredSentence]]]]
 _DOCUMENT_CANDIDATES = 20  # occupations ranked by the document alone that are scored too
 _Item = TypeVar("_Item")
 
@@ -260,13 +262,15 @@ class SkillExtractor:
         infer_occupations: bool,
         *,
         margin: float | None = None,
+        scored: _Scored | None = None,
     ) -> list[Extraction]:
+        """:meth:`extract`, with the occupations' ``margin`` overridden and the texts'
+        languages and scored sentences given (``scored``) or computed here."""
         texts = _check_texts(texts)
         _check_thresholds(skills_threshold, occupations_threshold)
         if max_results is not None and max_results < 1:
             raise InputError("max_results must be at least 1")
-        languages = self._languages(texts, language)
-        documents = self._router.score([mask_seniority(t) for t in texts], languages)
+        languages, documents = scored or self._score(texts, language)
         whole = self._whole_documents(texts, documents)
         out: list[Extraction] = []
         for text, language, (engine, sentences) in zip(texts, languages, documents, strict=True):
@@ -393,12 +397,14 @@ class SkillExtractor:
         :meth:`extract` scores them (the title and role sentences, the whole document, the
         skills found), without its threshold and margin; then, to fill ``top_k``, the other
         occupations the text's sentences name (by their text score alone, below those)."""
+        texts = _check_texts(texts)
         if top_k < 1:
             raise InputError("top_k must be at least 1")
-        scored = self._extract(texts, None, 0.0, None, language, True, margin=0.0)
-        named = self._rank(texts, top_k, "occupation", language)
+        scored = self._score(texts, language, max(top_k, KEEP))  # once, for both rankings
+        combined = self._extract(texts, None, 0.0, None, language, True, margin=0.0, scored=scored)
+        named = self._rank(texts, top_k, "occupation", language, read=scored)
         out = []
-        for result, fallback in zip(scored, named, strict=True):
+        for result, fallback in zip(combined, named, strict=True):
             ranked = [(m.uri, m.score) for m in result.occupations[:top_k]]
             seen = {uri for uri, _ in ranked}
             floor = ranked[-1][1] if ranked else 1.0
@@ -467,15 +473,26 @@ class SkillExtractor:
             return [None] * len(texts)
         return self._router.document_scores(documents)
 
+    def _score(
+        self, texts: list[str], language: str | None, keep: int = KEEP, *, masked: bool = True
+    ) -> _Scored:
+        """The texts' languages and their scored sentences (seniority words ``masked``)."""
+        languages = self._languages(texts, language)
+        read = [mask_seniority(t) for t in texts] if masked else texts
+        return languages, self._router.score(read, languages, keep=keep)
+
     def _rank(
-        self, texts: Sequence[str], top_k: int, kind: Kind, language: str | None = None
+        self,
+        texts: Sequence[str],
+        top_k: int,
+        kind: Kind,
+        language: str | None = None,
+        read: _Scored | None = None,
     ) -> list[list[tuple[str, float]]]:
         texts = _check_texts(texts)
         if top_k < 1:
             raise InputError("top_k must be at least 1")
-        languages = self._languages(texts, language)
-        read = [mask_seniority(t) for t in texts] if kind == "occupation" else texts
-        documents = self._router.score(read, languages, keep=max(top_k, KEEP))
+        _, documents = read or self._score(texts, language, max(top_k, KEEP), masked=kind == "occupation")
         whole = self._whole_documents(texts, documents) if kind == "occupation" else []
         out: list[list[tuple[str, float]]] = []
         for text, (engine, sentences) in zip(texts, documents, strict=True):
