@@ -238,44 +238,57 @@ class OccupationInference:
             }
         skill_scores = {m.uri: m.score for m in skills}
         inferred = self._inferred(skill_scores, set(named)) if infer and skill_scores else {}
-        matches = []
+        scored: list[tuple[float, str, int]] = []  # (score, uri, index), best first
         for index in set(named) | set(inferred):
-            occupation = self.occupations[index]
-            text_score, spans, _ = named.get(index, (0.0, [], -1))
-            support, essential, optional = inferred.get(index, (0.0, [], []))
+            text_score, support = named.get(index, (0.0,))[0], inferred.get(index, (0.0,))[0]
             if text_score and support:
                 score = 1 - (1 - text_score) * (1 - support)  # independent evidence, combined
             else:
                 score = max(text_score, support)
-            if score < threshold * 0.5:  # kept below the threshold only to weigh near-ties
-                continue
-            source = (
-                "text+skills"
-                if text_score >= threshold * 0.5 and support
-                else "text"
-                if text_score
-                else "skills"
-            )
-            n_essential, n_optional = self.profile_size(occupation.uri)
-            matches.append(
-                OccupationMatch(
-                    uri=occupation.uri,
-                    label=occupation.label(language),
-                    score=round(score, 4),
-                    isco_code=occupation.isco_code,
-                    source=source,  # type: ignore[arg-type]
-                    evidence=evidence_spans(text, spans),
-                    text_score=round(text_score, 4),
-                    skills_score=round(support, 4),
-                    essential_skills_found=tuple(essential),  # best first
-                    optional_skills_found=tuple(optional),
-                    essential_skills_total=n_essential,
-                    optional_skills_total=n_optional,
-                )
-            )
-        matches.sort(key=lambda m: (-m.score, m.uri))
-        before = {m.uri: m.score for m in matches}
-        floor = max(threshold, matches[0].score - margin) if margin > 0 and matches else threshold
+            if score >= threshold * 0.5:  # kept below the threshold only to weigh near-ties
+                scored.append((round(score, 4), self.occupations[index].uri, index))
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        floor = max(threshold, scored[0][0] - margin) if margin > 0 and scored else threshold
+        # Matches are built for what is returned and, to weigh near-ties, for the best few.
+        ties = _GROUP_TOP if group_weight > 0 else 0
+        matches = [
+            self._match(text, index, score, threshold, language, named, inferred)
+            for rank, (score, _, index) in enumerate(scored)
+            if score >= floor or rank < ties
+        ]
         if group_weight > 0:
             matches = break_ties(matches, group_weight)
+        before = {uri: score for score, uri, _ in scored}
         return [m for m in matches if before[m.uri] >= floor]
+
+    def _match(
+        self,
+        text: str,
+        index: int,
+        score: float,
+        threshold: float,
+        language: str,
+        named: dict[int, tuple[float, list[tuple[float, tuple[int, int]]], int]],
+        inferred: dict[int, tuple[float, list[str], list[str]]],
+    ) -> OccupationMatch:
+        occupation = self.occupations[index]
+        text_score, spans, _ = named.get(index, (0.0, [], -1))
+        support, essential, optional = inferred.get(index, (0.0, [], []))
+        source = (
+            "text+skills" if text_score >= threshold * 0.5 and support else "text" if text_score else "skills"
+        )
+        n_essential, n_optional = self.profile_size(occupation.uri)
+        return OccupationMatch(
+            uri=occupation.uri,
+            label=occupation.label(language),
+            score=score,
+            isco_code=occupation.isco_code,
+            source=source,  # type: ignore[arg-type]
+            evidence=evidence_spans(text, spans),
+            text_score=round(text_score, 4),
+            skills_score=round(support, 4),
+            essential_skills_found=tuple(essential),  # best first
+            optional_skills_found=tuple(optional),
+            essential_skills_total=n_essential,
+            optional_skills_total=n_optional,
+        )
