@@ -1,30 +1,4 @@
-"""Extraction on a Ray cluster: many workers, each holding one extractor, same records.
-
-Two ways in, one worker class (:class:`ExtractorActor`):
-
-* :func:`extract_dataset` for a Ray Dataset: ``map_batches`` over a pool of actors, which
-  adds ``error``, ``skills`` and ``occupations`` columns (the Arrow types of Parquet output).
-* :class:`ExtractorPool` for a stream of batches whose results come back in input order
-  (the CLI's ``extract --engine ray``, which reads and writes records as the local engine
-  does, so ids, formats and ``--resume`` are the same).
-
-Each actor loads the model, the taxonomy and the embedding cache once. The cache is
-prepared once, in the driver, before any actor starts (:func:`prepare_cache`): loaded, or
-built. When the cluster has nodes besides the driver's, the driver also exports it to an
-archive (``cache export``'s format, checksummed) and puts it into Ray's object store, with
-the cache of the model that reads the taxonomy's other languages (built in the driver if
-need be); an actor whose cache folder lacks one imports its archive instead of building. Every actor then
-checks that it scores with the very cache the driver prepared (same key: model, taxonomy,
-recipe, dtype, backend), so no node silently uses another model.
-
-Failures: an actor that dies (a killed process, a lost node) is restarted by Ray and the
-batches it held are sent again (``max_restarts``/``max_task_retries``); the pool hands out
-each batch's results once, in order, so nothing is lost or repeated. An actor that keeps
-dying ends the run with :class:`~esco_skill_extractor.errors.ClusterError`.
-
-Ray is imported by these functions only, never when the package is imported; it is an
-extra: ``pip install 'esco-skill-extractor[ray]'``.
-"""
+"""The workers: Ray actors holding one extractor each, and the pool that feeds them in order."""
 
 from __future__ import annotations
 
@@ -33,36 +7,22 @@ import secrets
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .cache import EmbeddingCache
-from .embedding import Backend, load_embedder
-from .errors import ClusterError, EscoError, InputError
-from .extraction import SkillExtractor
-from .extraction.assembly import AUTO, assemble
-from .paths import EMBEDDINGS_DIR, cache_subdir
-from .schema import occupations_type, skills_type
-from .taxonomy import load_taxonomy
-from .types import Extraction
+from ..cache import EmbeddingCache
+from ..errors import ClusterError, EscoError, InputError
+from ..extraction import SkillExtractor
+from ..paths import EMBEDDINGS_DIR, cache_subdir
+from ..schema import occupations_type, skills_type
+from ..types import Extraction
+from .caches import ExtractorSpec, PreparedCache, require_ray
 
-__all__ = [
-    "RAY_HINT",
-    "ExtractorActor",
-    "ExtractorPool",
-    "ExtractorSpec",
-    "PreparedCache",
-    "Task",
-    "extract_dataset",
-    "prepare_cache",
-    "require_ray",
-    "worker_resources",
-]
+__all__ = ["ExtractorActor", "ExtractorPool", "Task", "worker_resources"]
 
 logger = logging.getLogger(__name__)
 
-RAY_HINT = "pip install 'esco-skill-extractor[ray]'"
+
 RESTARTS = 3  # times one actor may die and be restarted before the run fails
 TASK_RETRIES = 3  # times a batch is sent again after its actor died
 _IN_FLIGHT = 2  # batches queued per actor: one running, the next ready to start
@@ -73,118 +33,6 @@ P = TypeVar("P")
 R = TypeVar("R")
 #: Work that a worker runs with its extractor: ``(extractor, options, payload) -> result``.
 Task = Callable[[SkillExtractor, dict[str, Any], P], R]
-
-
-def require_ray() -> Any:
-    """Import Ray, or fail with an install hint."""
-    try:
-        import ray
-    except ImportError:
-        raise ClusterError(f"the Ray engine needs Ray: {RAY_HINT}") from None
-    return ray
-
-
-@dataclass(frozen=True)
-class ExtractorSpec:
-    """How each worker builds its extractor; it travels to the workers, so it holds names
-    and paths, not loaded objects.
-
-    Attributes:
-        model: A model name or folder (``None``: the default, with fallback to the bundled
-            one); it must load on every node (bundled, in the node's model cache, or a
-            folder every node can read).
-        device: ``None``: the actor's GPU when Ray gave it one, else the CPU.
-        backend: ``"torch"``, ``"onnx"`` or ``"onnx-int8"``.
-        esco_dir: A folder of ESCO CSVs every node can read (``None``: the built-in ESCO).
-        esco_language: The primary language of those files.
-        cache_dir: The cache folder on each node (``None``: the node's user cache folder).
-        skills_threshold: Minimum skill score (``None``: the model's default).
-        occupation_threshold: Minimum occupation score (``None``: the model's default).
-        segment_cache_size: Sentences whose results each actor remembers; 0 disables.
-        multilingual_model: The model for texts in the taxonomy's other languages
-            (``"auto"``: the bundled multilingual one when ``model`` reads only English;
-            ``None``: ``model`` reads every text).
-    """
-
-    model: str | None = None
-    device: str | None = None
-    backend: Backend = "torch"
-    esco_dir: str | None = None
-    esco_language: str = "en"
-    cache_dir: str | None = None
-    skills_threshold: float | None = None
-    occupation_threshold: float | None = None
-    segment_cache_size: int = 10_000
-    multilingual_model: str | None = AUTO
-
-    def build(self) -> SkillExtractor:
-        """The extractor, assembled as the CLI assembles its own (same parts, same results)."""
-        loaded = load_embedder(self.model, device=self.device, backend=self.backend, cache_dir=self.cache_dir)
-        taxonomy = load_taxonomy(self.esco_dir, language=self.esco_language, cache_dir=self.cache_dir)
-        parts = assemble(
-            loaded=loaded,
-            taxonomy=taxonomy,
-            cache_dir=self.cache_dir,
-            show_progress=False,
-            multilingual_model=self.multilingual_model,
-        )
-        return SkillExtractor.from_assembly(
-            parts,
-            self.skills_threshold,
-            self.occupation_threshold,
-            segment_cache_size=self.segment_cache_size,
-        )
-
-
-@dataclass(frozen=True)
-class PreparedCache:
-    """The embedding caches the driver prepared.
-
-    Attributes:
-        digest: The model's cache key digest; every actor checks that its own cache has it.
-        archives: ``()``, or ``(digest, object-store reference)`` of each cache shipped: the
-            model's and, when another model reads the taxonomy's other languages, that
-            one's (references in a tuple, so that Ray hands actors the reference and they
-            fetch the bytes only when they need them).
-        size: The archives' size in bytes (0 when nothing is shipped).
-    """
-
-    digest: str
-    archives: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
-    size: int = 0
-
-
-def prepare_cache(spec: ExtractorSpec, *, ship: bool | None = None) -> PreparedCache:
-    """Load or build the embedding caches once, in the driver, and ship them when needed.
-
-    Args:
-        spec: The workers' extractor.
-        ship: Put the caches' archives into the object store for nodes that lack them;
-            ``None``: when the cluster has more than one node (Ray must be initialised).
-            Shipping also prepares the cache of the model for the taxonomy's other
-            languages (built here if need be), so that no node builds one of its own.
-
-    Returns:
-        What the actors need to find (or install) the same caches.
-    """
-    ray = require_ray()
-    extractor = spec.build()
-    digest = extractor.cache.key.digest()
-    if ship is None:
-        ship = sum(1 for node in ray.nodes() if node.get("Alive")) > 1
-    if not ship:
-        return PreparedCache(digest)
-    archives = []
-    size = 0
-    for cached in extractor.embedding_caches(every_language=True):
-        name = cached.key.digest()
-        with tempfile.TemporaryDirectory(prefix="esco-ship-") as folder:
-            file = EmbeddingCache(cached.path.parent).export(cached.path, Path(folder) / f"{name}.tar")
-            data = file.read_bytes()
-        logger.info("embedding cache %s shipped through the object store (%.1f MB)", name, len(data) / 1e6)
-        archives.append((name, ray.put(data)))
-        size += len(data)
-    return PreparedCache(digest, tuple(archives), size)
 
 
 def _install_cache(spec: ExtractorSpec, prepared: PreparedCache) -> None:
@@ -441,80 +289,3 @@ class ExtractorPool:
             load[index] += 1
         while pending:
             yield finished()
-
-
-def extract_dataset(
-    ds: Any,
-    *,
-    text_column: str = "text",
-    workers: int | None = None,
-    batch_size: int = 32,
-    num_cpus: float = 1.0,
-    num_gpus: float | None = None,
-    ship_cache: bool | None = None,
-    max_results: int | None = None,
-    language: str | None = None,
-    **extractor_options: Any,
-) -> Any:
-    """Skills and occupations of every row of a Ray Dataset, on a pool of actors.
-
-    The embedding cache is loaded (or built) here, in the driver, before any actor starts
-    (:func:`prepare_cache`); the dataset itself is lazy, as Ray Datasets are.
-
-    Args:
-        ds: A ``ray.data.Dataset`` with a text column.
-        text_column: Its name. Null texts count as empty; other non-text values give a row
-            with ``error`` set and no matches.
-        workers: Actors in the pool (``None``: one per GPU, else one per ``num_cpus`` CPUs
-            but one, which Ray Data's read and write tasks need).
-        batch_size: Rows per batch.
-        num_cpus: CPUs per actor.
-        num_gpus: GPUs per actor (``None``: one when the cluster has GPUs, else none).
-        ship_cache: Ship the cache through the object store (``None``: when the cluster
-            has more than one node).
-        max_results: At most this many skills and occupations per row.
-        language: The texts' language (``None``: detected per text).
-        **extractor_options: :class:`ExtractorSpec` fields: ``model``, ``device``,
-            ``backend``, ``esco_dir``, ``esco_language``, ``cache_dir``,
-            ``skills_threshold``, ``occupation_threshold``, ``segment_cache_size``,
-            ``multilingual_model``.
-
-    Returns:
-        The dataset with ``error``, ``skills`` and ``occupations`` columns added (replaced
-        if present), typed as in Parquet output. Row order follows Ray Data's
-        ``preserve_order`` setting.
-
-    Example:
-        >>> import ray
-        >>> ds = ray.data.read_parquet("ads.parquet")  # doctest: +SKIP
-        >>> out = extract_dataset(ds, text_column="body", model="all-MiniLM-L6-v2")  # doctest: +SKIP
-        >>> out.write_parquet("skills/")  # doctest: +SKIP
-    """
-    ray = require_ray()
-    paths = {k: str(v) for k, v in extractor_options.items() if k in ("esco_dir", "cache_dir") and v}
-    options: dict[str, Any] = extractor_options | paths
-    try:
-        spec = ExtractorSpec(**options)
-    except TypeError as exc:
-        raise InputError(f"unknown extractor option: {exc}") from None
-    schema = ds.schema(fetch_if_missing=False)
-    if schema is not None and text_column not in schema.names:
-        raise InputError(
-            f"the dataset has no column {text_column!r} (columns: {', '.join(schema.names)}); "
-            "name it with text_column="
-        )
-    if workers is None:
-        count, _, gpus = worker_resources(None, num_cpus, num_gpus, strict=False)
-        workers = count if gpus else max(1, count - 1)
-    workers, num_cpus, gpus = worker_resources(workers, num_cpus, num_gpus, strict=False)
-    prepared = prepare_cache(spec, ship=ship_cache)
-    return ds.map_batches(
-        ExtractorActor,
-        fn_constructor_args=(spec, prepared),
-        fn_constructor_kwargs={"text_column": text_column, "max_results": max_results, "language": language},
-        batch_size=batch_size,
-        batch_format="pyarrow",
-        compute=ray.data.ActorPoolStrategy(size=workers),
-        num_cpus=num_cpus,
-        num_gpus=gpus,
-    )
