@@ -2,13 +2,13 @@
 
 The data flow: :mod:`.assembly` loads the parts once; :mod:`.scoring` scores each distinct
 sentence; :mod:`.evidence` turns hits into skills with their spans; :mod:`.occupations`
-adds the occupations the text names or its skills imply.
+adds the occupations the text names or its skills imply; :mod:`.ranking` ranks concepts for
+``rank_skills``/``rank_occupations``; :mod:`.inputs` checks what callers pass in.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -25,10 +25,12 @@ from ..taxonomy.index import LabelIndex
 from ..types import Extraction
 from .assembly import AUTO, Assembly, assemble, label_languages
 from .evidence import skill_matches
+from .inputs import check_texts, check_thresholds, threshold
 from .language import LanguageDetector
 from .lexical import PRIMARY_LANGUAGE
 from .matching import MatchConfig
-from .occupations import OccupationInference, blend_document, mask_seniority, sentence_weights
+from .occupations import OccupationInference, mask_seniority
+from .ranking import fill_ranking, rank_text
 from .routing import Engine, Router
 from .scoring import KEEP, ScoredSentence
 
@@ -39,7 +41,6 @@ logger = logging.getLogger(__name__)
 Kind = Literal["skill", "occupation"]
 #: The texts' languages and, per text, the engine that read it and its scored sentences.
 _Scored = tuple[list[str], list[tuple[Engine, list[ScoredSentence]]]]
-_DOCUMENT_CANDIDATES = 20  # occupations ranked by the document alone that are scored too
 _Item = TypeVar("_Item")
 
 
@@ -109,7 +110,7 @@ class SkillExtractor:
         backend: Backend = "torch",
         multilingual_model: str | None = AUTO,
     ) -> None:
-        _check_thresholds(skills_threshold, occupation_threshold)  # before any loading
+        check_thresholds(skills_threshold, occupation_threshold)  # before any loading
         parts = assemble(
             model=model,
             device=device,
@@ -155,10 +156,10 @@ class SkillExtractor:
         self.fallback_reason = parts.fallback_reason
         self.multilingual_model = parts.multilingual_model  # reads the other languages, if any
         self.config = config or MatchConfig()
-        _check_thresholds(skills_threshold, occupation_threshold)
+        check_thresholds(skills_threshold, occupation_threshold)
         primary = Engine.build(parts, self.config, segment_cache_size, skills_threshold, occupation_threshold)
-        self.skills_threshold = _threshold(primary.skills_threshold, "skills")
-        self.occupation_threshold = _threshold(primary.occupation_threshold, "occupations")
+        self.skills_threshold = threshold(primary.skills_threshold, "skills")
+        self.occupation_threshold = threshold(primary.occupation_threshold, "occupations")
         make_other = None
         if parts.assemble_multilingual is not None:
             assemble_other = parts.assemble_multilingual
@@ -266,8 +267,8 @@ class SkillExtractor:
     ) -> list[Extraction]:
         """:meth:`extract`, with the occupations' ``margin`` overridden and the texts'
         languages and scored sentences given (``scored``) or computed here."""
-        texts = _check_texts(texts)
-        _check_thresholds(skills_threshold, occupations_threshold)
+        texts = check_texts(texts)
+        check_thresholds(skills_threshold, occupations_threshold)
         if max_results is not None and max_results < 1:
             raise InputError("max_results must be at least 1")
         languages, documents = scored or self._score(texts, language)
@@ -397,20 +398,16 @@ class SkillExtractor:
         :meth:`extract` scores them (the title and role sentences, the whole document, the
         skills found), without its threshold and margin; then, to fill ``top_k``, the other
         occupations the text's sentences name (by their text score alone, below those)."""
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         if top_k < 1:
             raise InputError("top_k must be at least 1")
         scored = self._score(texts, language, max(top_k, KEEP))  # once, for both rankings
         combined = self._extract(texts, None, 0.0, None, language, True, margin=0.0, scored=scored)
         named = self._rank(texts, top_k, "occupation", language, read=scored)
-        out = []
-        for result, fallback in zip(combined, named, strict=True):
-            ranked = [(m.uri, m.score) for m in result.occupations[:top_k]]
-            seen = {uri for uri, _ in ranked}
-            floor = ranked[-1][1] if ranked else 1.0
-            ranked += [(uri, min(score, floor)) for uri, score in fallback if uri not in seen]
-            out.append(ranked[:top_k])
-        return out
+        return [
+            fill_ranking([(m.uri, m.score) for m in result.occupations], fallback, top_k)
+            for result, fallback in zip(combined, named, strict=True)
+        ]
 
     def detect_language(self, text: str) -> str:
         """The language ``text`` is read in when no language is given: one of
@@ -489,61 +486,13 @@ class SkillExtractor:
         language: str | None = None,
         read: _Scored | None = None,
     ) -> list[list[tuple[str, float]]]:
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         if top_k < 1:
             raise InputError("top_k must be at least 1")
         _, documents = read or self._score(texts, language, max(top_k, KEEP), masked=kind == "occupation")
-        whole = self._whole_documents(texts, documents) if kind == "occupation" else []
-        out: list[list[tuple[str, float]]] = []
-        for text, (engine, sentences) in zip(texts, documents, strict=True):
-            table = engine.parts.tables["skills" if kind == "skill" else "occupations"]
-            weights = (
-                sentence_weights(text, sentences, self.config.occupation_context_weight)
-                if kind == "occupation"
-                else [1.0] * len(sentences)
-            )
-            best: dict[int, float] = {}
-            for weight, (_, _, scored) in zip(weights, sentences, strict=True):
-                for hit in scored.skills if kind == "skill" else scored.occupations:
-                    score = hit.score * weight
-                    if score > best.get(hit.concept, -1.0):
-                        best[hit.concept] = score
-            document = whole[len(out)] if kind == "occupation" else None
-            if document is not None:
-                share = self.config.occupation_document_weight
-                floor = min(best.values(), default=0.0)
-                candidates = set(best) | set(
-                    np.argsort(-document)[: max(top_k, _DOCUMENT_CANDIDATES)].tolist()
-                )
-                best = {c: blend_document(best.get(c, floor), float(document[c]), share) for c in candidates}
-            ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:top_k]
-            out.append([(table.uris[c], round(s, 6)) for c, s in ranked])
-        return out
-
-
-def _threshold(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        raise InputError(f"{name} threshold must be a number in [0, 1], not {value!r}")
-    if not 0.0 <= float(value) <= 1.0:
-        raise InputError(f"{name} threshold must be in [0, 1], not {value}")
-    return float(value)
-
-
-def _check_thresholds(skills: float | None, occupations: float | None) -> None:
-    """Raise :class:`InputError` for a given threshold outside [0, 1] (``None``: the default)."""
-    for value, name in ((skills, "skills"), (occupations, "occupations")):
-        if value is not None:
-            _threshold(value, name)
-
-
-def _check_texts(texts: Sequence[str]) -> list[str]:
-    if isinstance(texts, str):
-        raise InputError("expected a list of texts, not one string (wrap it in a list)")
-    try:
-        items = list(texts)
-    except TypeError:
-        raise InputError(f"expected a list of texts, not {type(texts).__name__}") from None
-    for position, text in enumerate(items):
-        if not isinstance(text, str):
-            raise InputError(f"text {position} is {type(text).__name__}, expected a string")
-    return items
+        whole = self._whole_documents(texts, documents) if kind == "occupation" else [None] * len(texts)
+        config = self.config
+        return [
+            rank_text(text, sentences, engine.parts.tables[f"{kind}s"].uris, kind, top_k, document, config)
+            for text, (engine, sentences), document in zip(texts, documents, whole, strict=True)
+        ]
