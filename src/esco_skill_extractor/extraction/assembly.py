@@ -22,6 +22,7 @@ from ..embedding import Backend, Embedder, LoadedModel
 from ..embedding.registry import USE_MODEL, ModelSpec, model_spec
 from ..paths import EMBEDDINGS_DIR, LEXICAL_DIR, cache_subdir
 from ..taxonomy import Occupation, Skill, Taxonomy, load_taxonomy
+from .glossary import Glossaries
 from .lexical import PRIMARY_LANGUAGE
 from .lexical_cache import lexical_index
 from .matching import ConceptIndex
@@ -64,6 +65,8 @@ class Assembly:
             when ``embedder`` reads only the primary one (``None``: ``embedder`` reads all).
         assemble_multilingual: Assembles that model's parts (called on first need: a text
             in another language), with the same taxonomy, folders and options.
+        glossaries: English glosses of the other languages, for ``embedder`` to read them
+            by (with a multilingual model beside it; ``None`` otherwise).
     """
 
     embedder: Embedder
@@ -76,6 +79,7 @@ class Assembly:
     fallback_reason: str = ""
     multilingual_model: str | None = None
     assemble_multilingual: Callable[[], Assembly] | None = None
+    glossaries: Glossaries | None = None
 
 
 def _labels(concepts: Iterable[Skill | Occupation], language: str | None = None) -> list[tuple[int, str]]:
@@ -308,4 +312,5 @@ def assemble(
         fallback_reason=loaded.fallback_reason if loaded is not None else "",
         multilingual_model=multilingual_model,
         assemble_multilingual=factory,
+        glossaries=Glossaries(taxonomy, lexical_root) if factory is not None else None,
     )

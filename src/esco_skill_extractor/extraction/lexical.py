@@ -27,12 +27,15 @@ __all__ = [
     "LabelHit",
     "LexicalIndex",
     "VerbatimMatcher",
+    "WORD_PATTERN",
     "build_lexical",
     "terms",
     "terms_with_offsets",
 ]
 
-_WORD = re.compile(r"[\w][\w+#]*(?:[.'’-]\w[\w+#]*)*", re.UNICODE)
+#: A word: letters and digits, with "+" and "#" inside ("C++", "C#"), joined by dots,
+#: apostrophes and hyphens ("node.js", "l'expérience", "SQL-Erfahrung").
+WORD_PATTERN = re.compile(r"[\w][\w+#]*(?:[.'’-]\w[\w+#]*)*", re.UNICODE)
 _PARENTHETICAL = re.compile(r"\s*\([^)]*\)\s*")
 _MAX_NGRAM = 8
 _GENDER_PAIR = re.compile(r"(\w+)/(\w+)")
@@ -91,7 +94,7 @@ def _second_form(text: str, previous: tuple[str, int, int] | None, start: int) -
     "cuisinier/ère" (right after a slash, short or sharing the first form's stem)."""
     if previous is None or previous[2] != start - 1 or text[start - 1] != "/":
         return False
-    word = _WORD.match(text, start)
+    word = WORD_PATTERN.match(text, start)
     second = _fold(word.group()) if word else ""
     first = _fold(text[previous[1] : previous[2]])
     return len(second) <= 4 or second[:3] == first[:3]
@@ -100,9 +103,9 @@ def _second_form(text: str, previous: tuple[str, int, int] | None, start: int) -
 def terms_with_offsets(text: str, language: str = PRIMARY_LANGUAGE) -> list[tuple[str, int, int]]:
     """``(term, start, end)`` of each word of ``text``; offsets index ``text``."""
     if language == PRIMARY_LANGUAGE:
-        return [(_term(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
+        return [(_term(m.group()), m.start(), m.end()) for m in WORD_PATTERN.finditer(text)]
     out: list[tuple[str, int, int]] = []
-    for m in _WORD.finditer(text):
+    for m in WORD_PATTERN.finditer(text):
         if not _second_form(text, out[-1] if out else None, m.start()):
             out.append((_term(m.group(), language), m.start(), m.end()))
     return out
@@ -111,7 +114,7 @@ def terms_with_offsets(text: str, language: str = PRIMARY_LANGUAGE) -> list[tupl
 def terms(text: str, language: str = PRIMARY_LANGUAGE) -> list[str]:
     """The terms of ``text``."""
     if language == PRIMARY_LANGUAGE:
-        return [_term(word) for word in _WORD.findall(text)]
+        return [_term(word) for word in WORD_PATTERN.findall(text)]
     return [term for term, _, _ in terms_with_offsets(text, language)]
 
 

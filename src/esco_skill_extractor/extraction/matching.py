@@ -82,6 +82,10 @@ class MatchConfig:
             encode spans on their own), or ``"encoded"``: every clause and window encoded on
             its own (ten to fifty times the encodes; for a CLS-pooled model, vectors of the
             kind its concept vectors are).
+        gloss_other_languages: Where an English-only model and a multilingual one read a
+            text in another language together, the English model reads a word-by-word
+            English gloss of it (learned from ESCO's own translations; see
+            :mod:`.glossary`) instead of the original (False: the original).
     """
 
     label_weight: float = 1.0
@@ -102,6 +106,7 @@ class MatchConfig:
     occupation_title_tail_weight: float = 0.8
     occupation_group_weight: float = 0.1
     span_vectors: Literal["pooled", "encoded"] = "pooled"
+    gloss_other_languages: bool = True
 
     def __post_init__(self) -> None:
         if self.span_vectors not in ("pooled", "encoded"):

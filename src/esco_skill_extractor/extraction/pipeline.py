@@ -168,7 +168,8 @@ class SkillExtractor:
                 multilingual = Engine.build(
                     assemble_other(), self.config, segment_cache_size, skills_threshold, occupation_threshold
                 )
-                return Engine.fused(primary, multilingual, skills_threshold, occupation_threshold)
+                glossaries = parts.glossaries if self.config.gloss_other_languages else None
+                return Engine.fused(primary, multilingual, skills_threshold, occupation_threshold, glossaries)
 
         self._router = Router(primary, make_other)
         self._skill_list = list(self.taxonomy.skills.values())

@@ -20,11 +20,12 @@ import numpy as np
 
 from ..embedding.registry import model_spec
 from .assembly import Assembly
+from .glossary import Gloss, Glossaries
 from .lexical import PRIMARY_LANGUAGE
 from .matching import Hits, MatchConfig
-from .scoring import KEEP, ScoredSentence, SentenceHits, SentenceScorer
+from .scoring import KEEP, ScoredSentence, SentenceHits, SentenceScorer, sentence_spans
 
-__all__ = ["FUSED_SKILLS_THRESHOLD", "Engine", "FusedScorer", "Router", "fuse_hits"]
+__all__ = ["FUSED_SKILLS_THRESHOLD", "Engine", "FusedScorer", "GlossingScorer", "Router", "fuse_hits"]
 
 _DOCUMENT_CHARS = 1000  # the start of a text says what it is for
 
@@ -84,11 +85,14 @@ class Engine:
         multilingual: Engine,
         skills_threshold: float | None,
         occupation_threshold: float | None,
+        glossaries: Glossaries | None = None,
     ) -> Engine:
-        """Both engines' scores averaged; hits name the multilingual engine's views."""
+        """Both engines' scores averaged; hits name the multilingual engine's views. With
+        ``glossaries``, the primary engine reads each sentence's English gloss."""
+        first = primary.scorer if glossaries is None else GlossingScorer(primary.scorer, glossaries)
         return cls(
             multilingual.parts,
-            FusedScorer(primary.scorer, multilingual.scorer),
+            FusedScorer(first, multilingual.scorer),
             FUSED_SKILLS_THRESHOLD if skills_threshold is None else skills_threshold,
             multilingual.occupation_threshold if occupation_threshold is None else occupation_threshold,
         )
@@ -124,6 +128,73 @@ def fuse_hits(first: Hits, second: Hits, keep: int = KEEP, weight: float = 0.5) 
     ends = np.where(use_second, second.ends[from_second], first.ends[from_first])
     views = np.where(second_at[top] >= 0, second.views[from_second], -1)
     return Hits(concepts[top], score[top], starts, ends, views)
+
+
+class GlossingScorer:
+    """Scores each sentence in another language through its English gloss
+    (:mod:`.glossary`): an English model reads "SQL experience are of benefits" better than
+    "SQL-Erfahrung ist von Vorteil". Sentences in a language without a glossary are scored
+    as they are. Spans index the original sentences, as the wrapped scorer's do."""
+
+    def __init__(self, scorer: Scorer, glossaries: Glossaries) -> None:
+        self.scorer = scorer
+        self.glossaries = glossaries
+
+    def score_documents(
+        self, texts: Sequence[str], languages: Sequence[str], keep: int = KEEP
+    ) -> list[list[ScoredSentence]]:
+        layout = [sentence_spans(text) for text in texts]
+        read: list[tuple[str, str]] = []  # what the scorer reads for each sentence, in which language
+        glosses: list[Gloss | None] = []
+        for text, language, spans in zip(texts, languages, layout, strict=True):
+            glossary = self.glossaries.get(language)
+            for start, end in spans:
+                gloss = glossary.gloss(text[start:end]) if glossary is not None else None
+                glosses.append(gloss)
+                read.append((text[start:end], language) if gloss is None else (gloss.text, PRIMARY_LANGUAGE))
+        scored = iter(
+            zip(
+                glosses,
+                self.scorer.score_documents([t for t, _ in read], [lang for _, lang in read], keep),
+                strict=True,
+            )
+        )
+        out = []
+        for spans in layout:
+            sentences: list[ScoredSentence] = []
+            for start, end in spans:
+                gloss, parts = next(scored)
+                sentences.append((start, end, _sentence_hits(parts, gloss, end - start)))
+            out.append(sentences)
+        return out
+
+    def clear(self) -> None:
+        self.scorer.clear()
+
+
+def _sentence_hits(parts: list[ScoredSentence], gloss: Gloss | None, length: int) -> SentenceHits:
+    """One sentence's hits from the scored sentences of what was read for it (its gloss, or
+    itself, which the scorer may split again): each concept's best, spans in the sentence."""
+    if gloss is None and len(parts) == 1 and parts[0][0] == 0:
+        return parts[0][2]
+
+    def merged(kind: str) -> Hits:
+        lists = [(start, getattr(hits, kind)) for start, _, hits in parts]
+        concepts = np.concatenate([h.concepts for _, h in lists]) if lists else np.zeros(0, np.int64)
+        scores = np.concatenate([h.scores for _, h in lists]) if lists else np.zeros(0)
+        starts = np.concatenate([h.starts + at for at, h in lists]) if lists else np.zeros(0, np.int64)
+        ends = np.concatenate([h.ends + at for at, h in lists]) if lists else np.zeros(0, np.int64)
+        views = np.concatenate([h.views for _, h in lists]) if lists else np.zeros(0, np.int64)
+        order = np.lexsort((-scores, concepts))  # by concept, its best score first
+        best = order[np.r_[True, concepts[order][1:] != concepts[order][:-1]]] if len(order) else order
+        best = best[np.argsort(-scores[best], kind="stable")]
+        starts, ends = starts[best], ends[best]
+        if gloss is not None:
+            starts, ends = gloss.source_spans(starts, ends, (0, length))
+        return Hits(concepts[best], scores[best], starts, ends, views[best])
+
+    vector = parts[0][2].vector if parts else None
+    return SentenceHits(merged("skills"), merged("occupations"), vector)
 
 
 class FusedScorer:

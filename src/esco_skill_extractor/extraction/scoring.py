@@ -21,7 +21,7 @@ from .lexical import STOPWORDS, terms_with_offsets
 from .matching import ConceptIndex, Hits, MatchConfig
 from .segmentation import split_clauses, split_sentences
 
-__all__ = ["KEEP", "ScoredSentence", "SentenceHits", "SentenceScorer"]
+__all__ = ["KEEP", "ScoredSentence", "SentenceHits", "SentenceScorer", "sentence_spans"]
 
 KEEP = 100  # concepts kept per sentence (enough for any threshold and for top-k up to 100)
 _SENTENCE_BATCH = 32  # sentences encoded together (one forward pass) and matched together
@@ -67,6 +67,11 @@ def word_windows(sentence: str, longest: int, skip: set[_Span]) -> dict[_Span, i
     return spans
 
 
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of ``text`` as the scorer reads them."""
+    return split_sentences(text, _MAX_SENTENCE_CHARS)
+
+
 class SentenceScorer:
     """Scores the sentences of texts against skills and occupations.
 
@@ -106,7 +111,7 @@ class SentenceScorer:
     ) -> list[list[ScoredSentence]]:
         """For each text (in its language), ``(sentence start, sentence end, hits)`` of each
         sentence."""
-        layout = [split_sentences(text, _MAX_SENTENCE_CHARS) for text in texts]
+        layout = [sentence_spans(text) for text in texts]
         wanted = list(
             dict.fromkeys(
                 (language, text[s:e])
