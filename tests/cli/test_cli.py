@@ -28,6 +28,15 @@ def test_info_json(esco_mini: Path) -> None:
     assert taxonomy["languages"] == ["en", "de"]
 
 
+def test_info_names_the_languages_read_through_a_gloss(esco_mini: Path) -> None:
+    result = run("--esco-dir", str(esco_mini), "--model", "all-MiniLM-L6-v2", "info", "--json")
+    languages = json.loads(result.output)["languages"]
+    assert languages["multilingual_model"] == "universal-sentence-encoder-multilingual"
+    assert languages["glossed"] == ["de"]
+    text = run("--esco-dir", str(esco_mini), "--model", "all-MiniLM-L6-v2", "info").output
+    assert "all-MiniLM-L6-v2 reads an English gloss of: de" in text
+
+
 def test_info_text(esco_mini: Path) -> None:
     result = run("--esco-dir", str(esco_mini), "info")
     assert result.exit_code == 0

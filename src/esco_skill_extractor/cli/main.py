@@ -118,6 +118,8 @@ def info(app: AppContext, as_json: bool) -> None:
         f"Languages matched: {', '.join(lang['matched'])} (labels embedded: {', '.join(lang['embedded'])}"
         + (f"; other languages read by {lang['multilingual_model']})" if lang["multilingual_model"] else ")")
     )
+    if lang["glossed"]:
+        click.echo(f"  {m['name']} reads an English gloss of: {', '.join(lang['glossed'])}")
 
 
 def languages_summary(taxonomy: Taxonomy, choice: ModelChoice | None) -> dict[str, Any]:
@@ -132,6 +134,8 @@ def languages_summary(taxonomy: Taxonomy, choice: ModelChoice | None) -> dict[st
         "embedded": embedded,
         "displayed": list(taxonomy.languages),
         "multilingual_model": other,
+        # read by the main model through an English gloss learned from the parallel labels
+        "glossed": list(label_languages(taxonomy)[1:]) if other is not None else [],
         "detection": "per text (lingua), unless a language is given",
     }
 
