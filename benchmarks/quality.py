@@ -19,13 +19,14 @@ language is detected per sentence unless ``--language`` names one.
 Usage:
     python benchmarks/quality.py --data ../shared/benchmark [--model NAME] [--baseline] [--json]
                                  [--backend torch|onnx|onnx-int8] [--language de]
-    python benchmarks/quality.py --data ../shared/benchmark/multilingual/de
+    python benchmarks/quality.py --data ../shared/benchmark/multilingual/de [--no-gloss]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import re
 import sys
@@ -211,6 +212,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="texts not in English: the English model's share of the fused skill scores (default 0.5)",
     )
+    parser.add_argument(
+        "--no-gloss",
+        action="store_true",
+        help="texts not in English: the English model reads the original, not its English gloss",
+    )
     args = parser.parse_args(argv)
 
     from esco_skill_extractor import MatchConfig, SkillExtractor
@@ -224,7 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no *_annotations.csv in {args.data}", file=sys.stderr)
         return 2
     label_map = load_label_map(args.data)
-    config = MatchConfig() if args.candidates is None else MatchConfig(candidates=args.candidates)
+    config = MatchConfig(gloss_other_languages=not args.no_gloss)
+    if args.candidates is not None:
+        config = dataclasses.replace(config, candidates=args.candidates)
     extractor = SkillExtractor(
         model=args.model, skills_threshold=args.skills_threshold, backend=args.backend, config=config
     )

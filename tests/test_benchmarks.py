@@ -102,3 +102,23 @@ def test_dense_probe_runs(tmp_path: Path) -> None:
     [line] = [row for row in done.stdout.splitlines() if row.startswith("use")]
     scores = [float(x) for x in re.findall(r"(?:en|de) (\d\.\d+)", line)]
     assert scores == [1.0, 1.0] and "labels encoded at" in line  # Python is in the top 5 in both
+
+
+def test_glossary_benchmark_runs(tmp_path: Path) -> None:
+    (tmp_path / "de").mkdir()
+    (tmp_path / "de" / "dev_annotations.csv").write_text(
+        "sentence,label\nMaschinelles Lernen und mathematische Modelle.,x\n", "utf-8"
+    )
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "glossary.py"),
+        "--data",
+        str(tmp_path),
+        "--esco-dir",
+        str(MINI),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [row] = [line.split() for line in done.stdout.splitlines() if line.startswith("de ")]
+    assert int(row[2].replace(",", "")) > 0 and row[3] == "1"  # words known; one sentence
+    assert 0 < float(row[4]) <= 1  # some words glossed

@@ -85,3 +85,31 @@ def test_a_document_scores_the_same_alone_and_among_others(bundled_embedder) -> 
         [alone] = extractor.extract([text], skills_threshold=0.3)
         assert alone.to_dict() == result.to_dict()
     assert any(r.skills for r in together)
+
+
+def test_german_text_is_read_through_its_gloss_with_spans_in_the_original(tmp_path: Path) -> None:
+    from esco_skill_extractor import MatchConfig
+
+    taxonomy = load_taxonomy(Path(__file__).parents[1] / "data" / "esco_mini", snapshot=False)
+    text = "Koch/Köchin (m/w/d) gesucht. Sie entwickeln Programme in Python und Java."
+    results = {}
+    for gloss in (True, False):
+        extractor = SkillExtractor(
+            model="all-MiniLM-L6-v2",
+            taxonomy=taxonomy,
+            cache_dir=tmp_path,
+            config=MatchConfig(gloss_other_languages=gloss),
+            show_progress=False,
+        )
+        [results[gloss]] = extractor.extract([text])
+    glossed = results[True]
+    assert glossed.language == "de"
+    assert {PYTHON, JAVA} <= {m.uri for m in glossed.skills}
+    for match in glossed.skills:
+        for evidence in match.evidence:
+            assert text[evidence.start : evidence.end] == evidence.text
+    assert glossed.occupations[0].label == "Koch/Köchin"
+    assert list((tmp_path / "lexical").glob("glossary-*.json"))  # learned once, saved
+    # the English model read something else without the gloss: the fused scores differ
+    scores = {gloss: {m.uri: m.score for m in r.skills} for gloss, r in results.items()}
+    assert scores[True] != scores[False]

@@ -171,8 +171,8 @@ def test_browser_reads_german_text(page: Any, live_server: LiveServer) -> None:
     expect(page.locator("#language-detected")).to_have_text("Detected (Deutsch)")
     expect(page.locator("#summary")).to_contain_text("detected Deutsch")
     # untouched sliders follow the thresholds of the models that read German
-    expect(page.locator("#summary")).to_contain_text("thresholds 0.50 and 0.40")
-    expect(page.locator("#skills-threshold-value")).to_have_text("0.50")
+    expect(page.locator("#summary")).to_contain_text("thresholds 0.54 and 0.40")
+    expect(page.locator("#skills-threshold-value")).to_have_text("0.54")
     screenshot(page, "german-text.png")
 
 
