@@ -58,6 +58,7 @@ MIN_COUNT = 2
 SURE = 0.8
 ENGLISH_MIN_COUNT = 3
 ITERATIONS = 8
+_CHUNK_LINKS = 1 << 20
 _MAX_WORDS = 80  # longer parallel texts (a few descriptions) only blur the alignment
 _ALT_LABELS = 5  # English alternative labels paired with the other language's preferred one
 #: Languages that write compounds as one word; an unknown word of theirs is tried as two.
@@ -237,31 +238,42 @@ def align(
     Returns:
         ``(source, target, probability)`` arrays, one entry per co-occurring pair of words.
     """
-    link_source: list[np.ndarray] = []
-    link_target: list[np.ndarray] = []
-    link_slot: list[np.ndarray] = []  # which target word of which pair a link explains
-    slots = 0
+    width = max((max(source) for source in sources if len(source)), default=0) + 1
+    # Links (a target word of a pair, and a source word of it or the empty word) are kept in
+    # chunks of pairs, so the temporaries of an iteration stay small (German, with its
+    # descriptions: about 7 million links).
+    chunks: list[tuple[np.ndarray, np.ndarray]] = []  # (each link's key, links per target word)
+    keys: list[np.ndarray] = []
+    runs: list[int] = []
+    size = 0
     for source, target in zip(sources, targets, strict=True):
-        with_empty = np.array([0, *source], dtype=np.int64)
-        target_ids = np.asarray(target, dtype=np.int64)
-        link_source.append(np.tile(with_empty, len(target_ids)))
-        link_target.append(np.repeat(target_ids, len(with_empty)))
-        link_slot.append(np.repeat(np.arange(slots, slots + len(target_ids)), len(with_empty)))
-        slots += len(target_ids)
-    if not slots:
+        if len(target):
+            with_empty = np.array([0, *source], dtype=np.int64)
+            keys.append((np.asarray(target, dtype=np.int64)[:, None] * width + with_empty).ravel())
+            runs += [len(with_empty)] * len(target)
+            size += len(keys[-1])
+        if size >= _CHUNK_LINKS:
+            chunks.append((np.concatenate(keys), np.asarray(runs, dtype=np.int64)))
+            keys, runs, size = [], [], 0
+    if keys:
+        chunks.append((np.concatenate(keys), np.asarray(runs, dtype=np.int64)))
+    if not chunks:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
-    source_of = np.concatenate(link_source)
-    target_of = np.concatenate(link_target)
-    slot = np.concatenate(link_slot)
-    width = int(source_of.max()) + 1
-    words, link_word = np.unique(target_of * width + source_of, return_inverse=True)
+    words = np.unique(np.concatenate([np.unique(chunk) for chunk, _ in chunks]))
+    links = [
+        (np.searchsorted(words, chunk).astype(np.int32), np.cumsum(runs) - runs, runs)
+        for chunk, runs in chunks
+    ]
+    del chunks
     word_source = words % width
     probability = np.ones(len(words))
     for _ in range(iterations):
-        share = probability[link_word]
-        share /= np.bincount(slot, weights=share, minlength=slots)[slot]
-        counts = np.bincount(link_word, weights=share, minlength=len(words))
+        counts = np.zeros(len(words))
+        for link_word, run_start, run_length in links:
+            share = probability[link_word]
+            share /= np.repeat(np.add.reduceat(share, run_start), run_length)
+            counts += np.bincount(link_word, weights=share, minlength=len(words))
         probability = counts / np.bincount(word_source, weights=counts, minlength=width)[word_source]
     return word_source, words // width, probability
 
