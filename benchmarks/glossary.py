@@ -15,8 +15,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import resource
 import time
 from pathlib import Path
+
+
+def peak_mb() -> float:
+    """The process's peak resident memory so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> int:
@@ -30,11 +36,16 @@ def main() -> int:
     from esco_skill_extractor.taxonomy import load_taxonomy
 
     taxonomy = load_taxonomy(args.esco_dir, snapshot=False)
-    print(f"{'language':<9}{'learn s':>9}{'words':>8}{'sentences':>11}{'glossed':>9}{'sentences/s':>13}")
+    print(f"taxonomy loaded: peak {peak_mb():,.0f} MB resident")
+    print(
+        f"{'language':<9}{'learn s':>9}{'peak MB':>9}{'words':>8}"
+        f"{'sentences':>11}{'glossed':>9}{'sentences/s':>13}"
+    )
     for language in label_languages(taxonomy)[1:]:
         started = time.perf_counter()
         glossary = load_glossary(taxonomy, language, None)
         learned = time.perf_counter() - started
+        peak = peak_mb()
         if glossary is None:
             continue
         sentences = sorted(
@@ -55,7 +66,8 @@ def main() -> int:
         rate = f"{len(sentences) / seconds:,.0f}" if sentences and seconds else "-"
         share = f"{changed / words:.2f}" if words else "-"
         print(
-            f"{language:<9}{learned:>9.1f}{len(glossary.words):>8,}{len(sentences):>11}{share:>9}{rate:>13}"
+            f"{language:<9}{learned:>9.1f}{peak:>9,.0f}{len(glossary.words):>8,}"
+            f"{len(sentences):>11}{share:>9}{rate:>13}"
         )
     return 0
 

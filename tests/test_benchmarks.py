@@ -120,5 +120,5 @@ def test_glossary_benchmark_runs(tmp_path: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     [row] = [line.split() for line in done.stdout.splitlines() if line.startswith("de ")]
-    assert int(row[2].replace(",", "")) > 0 and row[3] == "1"  # words known; one sentence
-    assert 0 < float(row[4]) <= 1  # some words glossed
+    assert int(row[3].replace(",", "")) > 0 and row[4] == "1"  # words known; one sentence
+    assert 0 < float(row[5]) <= 1  # some words glossed

@@ -7,7 +7,7 @@ model 1 (Brown et al. 1993: expectation-maximisation over the words that co-occu
 translations) gives each word of the other language its likeliest English word. The
 English model reads the gloss ("SQL-Erfahrung ist von Vorteil" -> "SQL experience are of
 benefits") far better than the original: on the German development translations, RP@5
-0.550 -> 0.605 and F1 0.347 -> 0.425 with the gloss in place of the original (README,
+0.550 -> 0.605 and F1 0.347 -> 0.406 with the gloss in place of the original (README,
 "Languages").
 
 Words are lemmatised with simplemma and casefolded (accents kept: "maïs" is not "mais");
