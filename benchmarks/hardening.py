@@ -43,7 +43,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from fixtures_api import docx_bomb, pdf_bomb  # noqa: E402
+from fixtures_api import docx_bomb, pdf_bomb  # type: ignore[import-not-found]  # noqa: E402
 
 WORDS = (
     "python sql teamwork customer service communicate english project manage budget cook "
@@ -57,7 +57,7 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 def unique_text(number: int, chars: int) -> str:
     """About ``chars`` characters of job-ad-like sentences, unique to ``number``."""
     rng = random.Random(number)
-    sentences = []
+    sentences: list[str] = []
     size = 0
     while size < chars:
         sentence = (

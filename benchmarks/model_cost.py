@@ -67,7 +67,7 @@ def shaped_model(folder: Path, shape: str, corpus: Sequence[str]) -> Path:
     if (folder / "model.safetensors").is_file():
         return folder
     sys.path.insert(0, str(HERE.parent / "tests"))
-    from fixtures_bge_m3 import build_tiny_bge_m3
+    from fixtures_bge_m3 import build_tiny_bge_m3  # type: ignore[import-not-found]
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
@@ -130,9 +130,13 @@ class RandomPassages:
         self, texts: Sequence[str], *, kind: str = "query", batch_size: int = 64, show_progress: bool = False
     ) -> np.ndarray:
         if kind == "query":
-            return np.asarray(self._embedder.embed(texts, kind=kind, batch_size=batch_size), dtype=np.float32)
+            vectors: np.ndarray = np.asarray(
+                self._embedder.embed(texts, kind=kind, batch_size=batch_size), dtype=np.float32
+            )
+            return vectors
         vectors = self._rng.standard_normal((len(texts), self.dim)).astype(np.float32)
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        unit: np.ndarray = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        return unit
 
 
 def job_ads(data: Path, count: int) -> list[str]:

@@ -97,7 +97,7 @@ class Baseline:
         return [[self._uris[i] for i in row] for row in order]
 
     def get_occupations(self, texts: Sequence[str]) -> list[list[str]]:
-        out = []
+        out: list[list[str]] = []
         for text in texts:
             fragments = [s for s in self._SPLIT.split(text.strip()) if s.strip()]
             if not fragments:

@@ -146,7 +146,7 @@ class Baseline:
         return [[self._uris[i] for i in row] for row in order]
 
     def get_skills(self, texts: Sequence[str]) -> list[list[str]]:
-        out = []
+        out: list[list[str]] = []
         for text in texts:
             fragments = [s for s in self._SPLIT.split(text.strip()) if s]
             if not fragments:
@@ -160,7 +160,7 @@ class Baseline:
 
 
 def evaluate(
-    rank: Callable[..., list[list[str]]],
+    rank: Callable[..., Sequence[Sequence[str | tuple[str, float]]]],
     extract: Callable[..., list[list[str]]],
     samples: Sequence[Sample],
     *,

@@ -107,8 +107,8 @@ def compare(ours: list[dict[str, Any]], local: list[dict[str, Any]]) -> dict[str
 
 def write_corpus(path: Path, rows: list[dict[str, str]]) -> None:
     if path.suffix == ".parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
         pq.write_table(pa.Table.from_pylist(rows), path)
     else:

@@ -225,7 +225,7 @@ def ensure_venv(venv: Path, torch_version: str) -> str:
 # -- metrics ----------------------------------------------------------------------------------
 def f1_on_dev(data: Path, predicted: Sequence[Sequence[str]], samples: Sequence[Any]) -> float:
     sys.path.insert(0, str(HERE))
-    from quality import set_metrics  # type: ignore[import-not-found]
+    from quality import set_metrics
 
     return float(set_metrics(predicted, samples)["f1"])
 
