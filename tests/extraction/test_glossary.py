@@ -85,6 +85,14 @@ def test_hyphens_elisions_and_compounds(german: Glossary) -> None:
     assert french.gloss("Datenbankverwaltung").text == "Datenbankverwaltung"  # French has no compounds
 
 
+def test_compound_parts_and_long_words() -> None:
+    glossary = Glossary("de", {"netzwerk": "network", "amt": "office"}, frozenset(), frozenset())
+    assert glossary.gloss("Netzwerkamt").text == "network office"  # a three-letter head
+    assert glossary.gloss("Amtnetzwerk").text == "office network"
+    long = "netzwerk" * 6  # past the longest compound tried: left as it is, not cut 40 ways
+    assert glossary.gloss(long).text == long
+
+
 def test_gloss_words_point_at_their_source_words(german: Glossary) -> None:
     text = "Wir suchen: SQL-Erfahrung, Netzwerkverwaltung!"
     gloss = german.gloss(text)
@@ -137,7 +145,16 @@ def test_an_unreadable_glossary_is_learned_again(tmp_path: Path, caplog: pytest.
     taxonomy = load_taxonomy(MINI, snapshot=False)
     learned = load_glossary(taxonomy, "de", tmp_path)
     [saved] = tmp_path.glob("glossary-*.json")
-    for broken in ("{not json", json.dumps({"format": 0}), json.dumps({"format": 1, "words": [1]})):
+    state = json.loads(saved.read_text(encoding="utf-8"))
+    for broken in (
+        "{not json",
+        "[]",
+        "null",
+        json.dumps({"format": 0}),
+        json.dumps({"format": 1, "words": [1]}),
+        json.dumps(state | {"sure": "abc"}),
+        json.dumps(state | {"language": 1}),
+    ):
         saved.write_text(broken, encoding="utf-8")
         with caplog.at_level(logging.WARNING):
             assert load_glossary(taxonomy, "de", tmp_path) == learned
@@ -150,7 +167,9 @@ def test_glossaries_are_learned_once_per_language() -> None:
     glossaries = Glossaries(load_taxonomy(MINI, snapshot=False), None)
     assert glossaries.get("en") is None
     assert glossaries.get("de") is glossaries.get("de") is not None
-    assert glossaries.get("fr") is None
+    for other in ("fr", "xx", ""):  # no labels in them: nothing learned, nothing kept
+        assert glossaries.get(other) is None
+    assert list(glossaries._glossaries) == ["de"]
 
 
 class Recorder:
@@ -209,3 +228,37 @@ def test_languages_without_a_glossary_are_read_as_they_are(german: Glossary) -> 
     assert [text[s:e] for s, e, _ in sentences] == ["Une expérience en SQL.", "Un plus."]
     hit = next(iter(sentences[0][2].skills))
     assert (hit.start, hit.end) == (0, len("Une expérience en SQL."))
+
+
+class Splitter(Recorder):
+    """Reads each text as two sentences, each finding its own concept."""
+
+    def score_documents(
+        self, texts: Sequence[str], languages: Sequence[str], keep: int = KEEP
+    ) -> list[list[ScoredSentence]]:
+        out = []
+        for text in texts:
+            half = len(text) // 2
+            parts = []
+            for concept, (start, end) in enumerate(((0, half), (half, len(text)))):
+                found = Hits(
+                    np.array([concept]),
+                    np.array([0.5 - concept / 8]),
+                    np.array([0]),
+                    np.array([end - start]),
+                    np.array([0]),
+                )
+                parts.append((start, end, SentenceHits(found, found, None)))
+            out.append(parts)
+        return out
+
+
+def test_a_gloss_read_as_several_sentences_keeps_the_best(german: Glossary) -> None:
+    text = "Datenbanken verwalten, Netzwerk entwerfen"
+    for keep, concepts in ((1, [0]), (5, [0, 1])):
+        [[(start, end, hits)]] = GlossingScorer(Splitter(), OneGlossary(german)).score_documents(  # type: ignore[arg-type]
+            [text], ["de"], keep
+        )
+        assert hits.skills.concepts.tolist() == concepts
+        for hit in hits.skills:
+            assert 0 <= hit.start < hit.end <= end - start

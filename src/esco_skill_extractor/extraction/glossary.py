@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from ..taxonomy import Taxonomy
+from . import lexical
 from .lexical import PRIMARY_LANGUAGE, WORD_PATTERN
 
 __all__ = ["Gloss", "Glossaries", "Glossary", "align", "learn_glossary", "load_glossary", "parallel_texts"]
@@ -64,6 +65,7 @@ _ALT_LABELS = 5  # English alternative labels paired with the other language's p
 #: Languages that write compounds as one word; an unknown word of theirs is tried as two.
 COMPOUNDING = frozenset({"de", "nl", "sv", "da", "nb", "no", "is", "fi"})
 _SHORTEST_PART = 3
+_LONGEST_COMPOUND = 40  # longer "words" (a URL, a blob) are not taken apart: each cut costs
 _LINKS = ("", "s", "n", "en", "e")  # linking elements: "Arbeit-s-platz", "Sonne-n-schein"
 
 _ELISION = re.compile(r"[^'’]+")
@@ -168,7 +170,9 @@ class Glossary:
 
     def _compound(self, term: str) -> str | None:
         """``term`` as a known modifier and a known head ("datenbankverwaltung")."""
-        for cut in range(_SHORTEST_PART, len(term) - _SHORTEST_PART):
+        if len(term) > _LONGEST_COMPOUND:
+            return None
+        for cut in range(_SHORTEST_PART, len(term) - _SHORTEST_PART + 1):
             head = self.words.get(term[cut:])
             if head is None:
                 continue
@@ -192,20 +196,21 @@ class Glossary:
         }
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> Glossary:
-        if state.get("format") != FORMAT_VERSION:
-            raise ValueError(f"glossary format {state.get('format')!r}, expected {FORMAT_VERSION}")
-        words = state["words"]
+    def from_state(cls, state: Any) -> Glossary:
+        """The glossary :meth:`state` describes (``ValueError`` for anything else)."""
+        if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
+            raise ValueError(f"not a glossary of format {FORMAT_VERSION}")
+        words, sure, english = state.get("words"), state.get("sure"), state.get("english")
         if not isinstance(words, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in words.items()
         ):
             raise ValueError("glossary words are not a mapping of strings")
-        return cls(
-            str(state["language"]),
-            words,
-            frozenset(map(str, state["sure"])),
-            frozenset(map(str, state["english"])),
-        )
+        for name, value in (("sure", sure), ("english", english)):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"glossary {name} is not a list of strings")
+        if not isinstance(state.get("language"), str):
+            raise ValueError("glossary language is not a string")
+        return cls(state["language"], words, frozenset(sure), frozenset(english))  # type: ignore[arg-type]
 
 
 def parallel_texts(taxonomy: Taxonomy, language: str) -> list[tuple[str, str]]:
@@ -333,9 +338,14 @@ def _english_labels(taxonomy: Taxonomy) -> list[str]:
 
 
 def glossary_key(pairs: Sequence[tuple[str, str]], english_labels: Sequence[str], language: str) -> str:
-    """A digest of everything a glossary is learned from."""
-    digest = hashlib.sha256(f"{FORMAT_VERSION}\0{language}\0".encode())
+    """A digest of everything a glossary is learned from: the texts, this module and the
+    word rules of :mod:`.lexical`, and the lemmatiser's version."""
+    import simplemma
+
+    version = getattr(simplemma, "__version__", "")
+    digest = hashlib.sha256(f"{FORMAT_VERSION}\0{language}\0{version}\0".encode())
     digest.update(Path(__file__).read_bytes())
+    digest.update(Path(lexical.__file__).read_bytes())
     for source, english in pairs:
         digest.update(f"{source}\0{english}\n".encode())
     for label in english_labels:
@@ -390,13 +400,15 @@ class Glossaries:
         self.taxonomy = taxonomy
         self.root = root
         self._glossaries: dict[str, Glossary | None] = {}
-        self._lock = threading.Lock()
+        self._locks = {language: threading.Lock() for language in taxonomy.languages}
 
     def get(self, language: str) -> Glossary | None:
-        """The glossary of ``language``; ``None`` for English and languages without labels."""
-        if language == PRIMARY_LANGUAGE:
+        """The glossary of ``language``; ``None`` for English and languages without labels.
+        Learning one language (seconds) does not hold up texts in the others."""
+        lock = self._locks.get(language)
+        if language in (PRIMARY_LANGUAGE, self.taxonomy.language) or lock is None:
             return None
-        with self._lock:
+        with lock:
             if language not in self._glossaries:
                 self._glossaries[language] = load_glossary(self.taxonomy, language, self.root)
             return self._glossaries[language]

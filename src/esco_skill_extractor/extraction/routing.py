@@ -167,7 +167,7 @@ class GlossingScorer:
             sentences: list[ScoredSentence] = []
             for start, end in spans:
                 gloss, parts = next(scored)
-                sentences.append((start, end, _sentence_hits(parts, gloss, end - start)))
+                sentences.append((start, end, _sentence_hits(parts, gloss, end - start, keep)))
             out.append(sentences)
         return out
 
@@ -175,9 +175,10 @@ class GlossingScorer:
         self.scorer.clear()
 
 
-def _sentence_hits(parts: list[ScoredSentence], gloss: Gloss | None, length: int) -> SentenceHits:
+def _sentence_hits(parts: list[ScoredSentence], gloss: Gloss | None, length: int, keep: int) -> SentenceHits:
     """One sentence's hits from the scored sentences of what was read for it (its gloss, or
-    itself, which the scorer may split again): each concept's best, spans in the sentence."""
+    itself, which the scorer may split again): each concept's best (the ``keep`` best
+    concepts), spans in the sentence."""
     if gloss is None and len(parts) == 1 and parts[0][0] == 0:
         return parts[0][2]
 
@@ -190,7 +191,7 @@ def _sentence_hits(parts: list[ScoredSentence], gloss: Gloss | None, length: int
         views = np.concatenate([h.views for _, h in lists]) if lists else np.zeros(0, np.int64)
         order = np.lexsort((-scores, concepts))  # by concept, its best score first
         best = order[np.r_[True, concepts[order][1:] != concepts[order][:-1]]] if len(order) else order
-        best = best[np.argsort(-scores[best], kind="stable")]
+        best = best[np.argsort(-scores[best], kind="stable")][:keep]
         starts, ends = starts[best], ends[best]
         if gloss is not None:
             starts, ends = gloss.source_spans(starts, ends, (0, length))
