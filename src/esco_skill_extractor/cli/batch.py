@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +27,9 @@ from .corpus import (
     iter_records,
 )
 from .outputs import OutputFormat, RecordWriter, format_records, open_writer
-from .work import OnError, chunks, extract_each, read_chunk
+from .work import Limits, OnError, RunOptions, chunks, extract_each, read_chunk
 
-__all__ = ["MAX_CHARS", "Limits", "OnError", "run_batch"]
+__all__ = ["MAX_CHARS", "Limits", "OnError", "RunOptions", "run_batch"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,29 +37,15 @@ logger = logging.getLogger(__name__)
 MAX_CHARS: int = Settings.model_fields["max_text_chars"].default
 
 
-@dataclass(frozen=True)
-class Limits:
-    """What a record may hold (``--max-chars``) and what a bad one does (``--on-error``)."""
-
-    max_chars: int
-    on_error: OnError
-
-
 def run_batch(
     app: AppContext,
     inputs: tuple[Path, ...],
     output: Path | None,
     fmt: OutputFormat,
-    text_column: str,
-    id_column: str | None,
+    columns: Columns,
     resume: bool,
     overwrite: bool,
-    batch_size: int,
-    segment_cache: int,
-    progress: bool | None,
-    thresholds: dict[str, float | None],
-    options: dict[str, Any],
-    limits: Limits,
+    run: RunOptions,
     cluster: dict[str, Any] | None = None,
 ) -> None:
     """Extract every record of ``inputs`` into ``output``, here or on Ray (``cluster``: the
@@ -69,65 +54,26 @@ def run_batch(
         raise click.UsageError("give files or folders, or pipe JSONL or text on stdin")
     if sum(str(p) == "-" for p in inputs) > 1:
         raise click.UsageError("stdin (-) can be read only once")
-    check_inputs(inputs, Columns(text_column, id_column))
+    check_inputs(inputs, columns)
     if cluster is not None and output is not None and _parquet_to_parquet(inputs, fmt):
         from .ray_engine import extract_parquet_on_ray
 
         failed = extract_parquet_on_ray(
-            app,
-            inputs,
-            output,
-            Columns(text_column, id_column),
-            resume=resume,
-            overwrite=overwrite,
-            batch_size=batch_size,
-            progress=progress,
-            max_chars=limits.max_chars,
-            on_error=limits.on_error,
-            segment_cache=segment_cache,
-            thresholds=thresholds,
-            options=options,
-            **cluster,
+            app, inputs, output, columns, resume=resume, overwrite=overwrite, run=run, **cluster
         )
         _report(failed)
         return
     writer = open_writer(output, fmt, resume=resume, overwrite=overwrite, stdout=sys.stdout)
     try:
-        records = iter_records(inputs, text_column=text_column, id_column=id_column, stdin=sys.stdin)
+        records = iter_records(inputs, text_column=columns.text, id_column=columns.id, stdin=sys.stdin)
         skipped = _skip(records, writer.done, writer.last_id, output)
         total = count_records(inputs) if all(str(p) != "-" for p in inputs) and inputs else None
         if cluster is None:
-            failed = _extract_here(
-                app,
-                records,
-                writer,
-                skipped,
-                total,
-                batch_size,
-                segment_cache,
-                progress,
-                thresholds,
-                options,
-                limits,
-            )
+            failed = _extract_here(app, records, writer, skipped, total, run)
         else:
             from .ray_engine import extract_on_ray
 
-            failed = extract_on_ray(
-                app,
-                records,
-                writer,
-                skipped=skipped,
-                total=total,
-                batch_size=batch_size,
-                segment_cache=segment_cache,
-                progress=progress,
-                thresholds=thresholds,
-                options=options,
-                max_chars=limits.max_chars,
-                on_error=limits.on_error,
-                **cluster,
-            )
+            failed = extract_on_ray(app, records, writer, skipped=skipped, total=total, run=run, **cluster)
     except BaseException:
         writer.abandon()
         raise
@@ -155,26 +101,22 @@ def _extract_here(
     writer: RecordWriter,
     skipped: int,
     total: int | None,
-    batch_size: int,
-    segment_cache: int,
-    progress: bool | None,
-    thresholds: dict[str, float | None],
-    options: dict[str, Any],
-    limits: Limits,
+    run: RunOptions,
 ) -> int:
     extractor = make_extractor(
         app,
-        thresholds["skills_threshold"],
-        thresholds["occupation_threshold"],
-        segment_cache_size=segment_cache,
+        run.thresholds["skills_threshold"],
+        run.thresholds["occupation_threshold"],
+        segment_cache_size=run.segment_cache,
     )
+    limits = run.limits
     failed = 0
-    with progress_bar(total, skipped, progress) as bar:
-        for chunk in chunks(records, batch_size):
+    with progress_bar(total, skipped, run.progress) as bar:
+        for chunk in chunks(records, run.batch_size):
             texts, errors, stop = read_chunk(chunk, limits.max_chars, limits.on_error)
             chunk = chunk[: len(texts)]
             sources = [r.source for r in chunk]
-            results = extract_each(extractor, sources, texts, errors, options, limits.on_error)
+            results = extract_each(extractor, sources, texts, errors, run.options, limits.on_error)
             failed += sum(e is not None for e in errors)
             writer.write(format_records(chunk, results, errors))
             bar.update(len(chunk))

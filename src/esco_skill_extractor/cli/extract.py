@@ -16,8 +16,9 @@ import click
 from ..embedding import BACKENDS, Backend
 from ..types import Extraction
 from .base import AppContext, echo_json, make_extractor, pass_app
-from .batch import MAX_CHARS, Limits, OnError, run_batch
+from .batch import MAX_CHARS, Limits, OnError, RunOptions, run_batch
 from .corpus import (
+    Columns,
     DocumentError,
     is_batch_input,
     read_document_file,
@@ -259,16 +260,17 @@ def extract_command(
             inputs,
             output,
             fmt or guess_format(output),
-            text_column,
-            id_column,
+            Columns(text_column, id_column),
             resume,
             overwrite,
-            batch_size,
-            segment_cache,
-            progress,
-            {"skills_threshold": skills_threshold, "occupation_threshold": occupation_threshold},
-            {"max_results": max_results, "language": language},
-            Limits(max_chars, on_error),
+            RunOptions(
+                batch_size,
+                segment_cache,
+                progress,
+                {"skills_threshold": skills_threshold, "occupation_threshold": occupation_threshold},
+                {"max_results": max_results, "language": language},
+                Limits(max_chars, on_error),
+            ),
             {"address": ray_address, "workers": workers} if engine == "ray" else None,
         )
         return

@@ -50,7 +50,7 @@ from .corpus import (
     require_pyarrow,
 )
 from .outputs import RecordWriter, format_records, merge_parts, write_part
-from .work import OnError, chunks, extract_each, read_chunk
+from .work import OnError, RunOptions, chunks, extract_each, read_chunk
 
 __all__ = ["extract_on_ray", "extract_parquet_on_ray", "ray_session"]
 
@@ -82,14 +82,7 @@ def ray_session(address: str | None) -> Iterator[Any]:
 
 @contextmanager
 def _pool(
-    app: AppContext,
-    *,
-    segment_cache: int,
-    progress: bool | None,
-    thresholds: dict[str, float | None],
-    options: dict[str, Any],
-    address: str | None,
-    workers: int | None,
+    app: AppContext, run: RunOptions, address: str | None, workers: int | None
 ) -> Iterator[ExtractorPool]:
     """Ray, the cache prepared once, and a pool of workers that extract as ``app`` would."""
     spec = ExtractorSpec(
@@ -99,18 +92,20 @@ def _pool(
         esco_dir=os.fspath(app.esco_dir) if app.esco_dir is not None else None,
         esco_language=app.language,
         cache_dir=os.fspath(app.cache_dir) if app.cache_dir is not None else None,
-        skills_threshold=thresholds["skills_threshold"],
-        occupation_threshold=thresholds["occupation_threshold"],
-        segment_cache_size=segment_cache,
+        skills_threshold=run.thresholds["skills_threshold"],
+        occupation_threshold=run.thresholds["occupation_threshold"],
+        segment_cache_size=run.segment_cache,
     )
     with ray_session(address):
         # On a cluster of one's own the workers may wait for an autoscaler; here they would hang.
         count, cpus, gpus = worker_resources(workers, strict=address is None)
         prepared = prepare_cache(spec)
         started = time.perf_counter()
-        with ExtractorPool(spec, prepared, workers=count, num_cpus=cpus, num_gpus=gpus, **options) as pool:
+        with ExtractorPool(
+            spec, prepared, workers=count, num_cpus=cpus, num_gpus=gpus, **run.options
+        ) as pool:
             logger.info("%d Ray workers ready in %.1f s", count, time.perf_counter() - started)
-            if sys.stderr.isatty() if progress is None else progress:
+            if sys.stderr.isatty() if run.progress is None else run.progress:
                 click.echo(f"Ray: {count} worker(s), {cpus:g} CPU and {gpus:g} GPU each.", err=True)
             yield pool
 
@@ -140,22 +135,19 @@ def extract_on_ray(
     *,
     skipped: int,
     total: int | None,
-    batch_size: int,
-    progress: bool | None,
-    max_chars: int,
-    on_error: OnError,
-    **pool: Any,
+    run: RunOptions,
+    address: str | None,
+    workers: int | None,
 ) -> int:
-    """Extract ``records`` on Ray and write them in order; the number that could not be used.
-
-    ``pool``: :func:`_pool`'s options (``segment_cache``, ``thresholds``, ``options``,
-    ``address``, ``workers``).
+    """Extract ``records`` on Ray (at ``address``, on ``workers`` workers) and write them in
+    order; the number that could not be used.
 
     Raises:
         CorpusError: with ``on_error="stop"``, the first record that cannot be used (the
             records before it are written).
     """
-    batches = chunks(records, batch_size)
+    max_chars, on_error = run.limits.max_chars, run.limits.on_error
+    batches = chunks(records, run.batch_size)
     first = next(batches, None)
     if first is None:
         return 0  # nothing to do: no need to start Ray
@@ -172,8 +164,8 @@ def extract_on_ray(
                 return
 
     failed = 0
-    with _pool(app, progress=progress, **pool) as workers, progress_bar(total, skipped, progress) as bar:
-        for chunk, (results, errors) in workers.imap_apply(_extract_batch, read()):
+    with _pool(app, run, address, workers) as pool, progress_bar(total, skipped, run.progress) as bar:
+        for chunk, (results, errors) in pool.imap_apply(_extract_batch, read()):
             failed += sum(e is not None for e in errors)
             writer.write(format_records(chunk, results, errors))
             bar.update(len(chunk))
@@ -226,11 +218,9 @@ def extract_parquet_on_ray(
     *,
     resume: bool,
     overwrite: bool,
-    batch_size: int,
-    progress: bool | None,
-    max_chars: int,
-    on_error: OnError,
-    **pool: Any,
+    run: RunOptions,
+    address: str | None,
+    workers: int | None,
 ) -> int:
     """Parquet files to a Parquet file, read, extracted and written by the workers slice by
     slice; the number of records (of this run) that could not be used.
@@ -264,7 +254,7 @@ def extract_parquet_on_ray(
             )
         logger.info("%s already holds all %d records", output, total)
         return 0
-    size = min(_SLICE_ROWS, max(batch_size, math.ceil(total / _SLICES)))
+    size = min(_SLICE_ROWS, max(run.batch_size, math.ceil(total / _SLICES)))
     plan = {
         "inputs": [[str(p), n] for p, n in zip(inputs, rows, strict=True)],
         "columns": asdict(columns),
@@ -277,12 +267,23 @@ def extract_parquet_on_ray(
     skipped = sum(piece.stop - piece.start for i, piece in enumerate(pieces) if files[i].exists())
     failed = 0
     if todo:
+        limits = run.limits
         jobs = (
-            (i, _SliceJob(piece, columns, str(files[i].absolute()), batch_size, max_chars, on_error))
+            (
+                i,
+                _SliceJob(
+                    piece,
+                    columns,
+                    str(files[i].absolute()),
+                    run.batch_size,
+                    limits.max_chars,
+                    limits.on_error,
+                ),
+            )
             for i, piece in todo
         )
-        with _pool(app, progress=progress, **pool) as workers, progress_bar(total, skipped, progress) as bar:
-            for _, (count, bad) in workers.imap_apply(_extract_slice, jobs):
+        with _pool(app, run, address, workers) as pool, progress_bar(total, skipped, run.progress) as bar:
+            for _, (count, bad) in pool.imap_apply(_extract_slice, jobs):
                 failed += bad
                 bar.update(count)
     merge_parts(files, output)

@@ -7,7 +7,8 @@ so that a record is refused, skipped or extracted the same way wherever it runs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Literal
 
@@ -15,11 +16,40 @@ from ..extraction import SkillExtractor
 from ..types import Extraction
 from .corpus import CorpusError, DocumentError, InputRecord, too_long
 
-__all__ = ["OnError", "chunks", "extract_each", "read_chunk"]
+__all__ = ["Limits", "OnError", "RunOptions", "chunks", "extract_each", "read_chunk"]
 
 logger = logging.getLogger(__name__)
 
 OnError = Literal["skip", "stop"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a record may hold (``--max-chars``) and what a bad one does (``--on-error``)."""
+
+    max_chars: int
+    on_error: OnError
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a batch run extracts, the same on this machine and on Ray.
+
+    Attributes:
+        batch_size: Records per chunk (``--batch-size``).
+        segment_cache: Sentences each extractor remembers (``--segment-cache``).
+        progress: Show a progress bar (``None``: when stderr is a terminal).
+        thresholds: ``skills_threshold`` and ``occupation_threshold`` (``None``: the model's).
+        options: Options of each ``extract()`` call (``max_results``, ``language``).
+        limits: What a record may hold and what a bad one does.
+    """
+
+    batch_size: int
+    segment_cache: int
+    progress: bool | None
+    thresholds: Mapping[str, float | None]
+    options: Mapping[str, Any]
+    limits: Limits
 
 
 def chunks(records: Iterable[InputRecord], size: int) -> Iterator[list[InputRecord]]:
@@ -61,7 +91,7 @@ def extract_each(
     sources: list[str],
     texts: list[str],
     errors: list[str | None],
-    options: dict[str, Any],
+    options: Mapping[str, Any],
     on_error: OnError,
 ) -> list[Extraction | None]:
     """The results of ``texts`` (from ``sources``, which name them in messages); when
