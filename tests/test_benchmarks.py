@@ -15,6 +15,14 @@ ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "data" / "esco_mini"
 
 
+def run_benchmark(script: str, *args: str) -> str:
+    """What ``benchmarks/<script> args`` prints; it must succeed."""
+    command = [sys.executable, str(ROOT / "benchmarks" / script), *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
 @pytest.mark.slow
 def test_model_cost_runs_on_a_small_shape(tmp_path: Path) -> None:
     data = tmp_path / "benchmark"
@@ -26,15 +34,12 @@ def test_model_cost_runs_on_a_small_shape(tmp_path: Path) -> None:
             writer.writerow(
                 [f"Sentence {i}: we need Python, SQL and teamwork, and a cook for the kitchen.", "x"]
             )
-    command = [
-        sys.executable,
-        str(ROOT / "benchmarks" / "model_cost.py"),
+    stdout = run_benchmark(
+        "model_cost.py",
         *("--shape", "quick", "--data", str(data), "--esco-dir", str(MINI)),
         *("--model-dir", str(tmp_path / "model"), "--ads", "2", "--calibration", "40", "--json"),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout)
+    )
+    report = json.loads(stdout)
     assert report["shape"] == "quick" and report["ads"] == 2
     assert set(report["seconds_per_ad"]) == {"fragments", "pooled", "encoded"}
     assert all(seconds > 0 for seconds in report["seconds_per_ad"].values())
@@ -57,15 +62,12 @@ def test_ray_engine_benchmark_runs_on_the_test_taxonomy(tmp_path: Path, fmt: str
         writer.writerow(["sentence", "label"])
         for i in range(8):
             writer.writerow([f"Sentence {i}: we need Python, SQL and teamwork, and a cook.", "x"])
-    command = [
-        sys.executable,
-        str(ROOT / "benchmarks" / "ray_engine.py"),
+    stdout = run_benchmark(
+        "ray_engine.py",
         *("--data", str(data), "--docs", "4", "--workers", "2", "--model", "fake:64"),
         *("--esco-dir", str(MINI), "--cache-dir", str(tmp_path / "cache"), "--format", fmt, "--json"),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout)
+    )
+    report = json.loads(stdout)
     assert report["docs"] == 4 and set(report["engines"]) == {"local", "ray, 2 worker(s)"}
     for entry in report["engines"].values():
         assert entry["identical_to_local"] and entry["records_differing"] == 0
@@ -89,17 +91,14 @@ def test_dense_probe_runs(tmp_path: Path) -> None:
         (folder / "dev_annotations.csv").write_text(
             f"sentence,label\n{sentence},Python (computer programming)\n", "utf-8"
         )
-    command = [
-        sys.executable,
-        str(ROOT / "benchmarks" / "dense_probe.py"),
+    stdout = run_benchmark(
+        "dense_probe.py",
         "--data",
         str(data),
         "--models",
         "use",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    [line] = [row for row in done.stdout.splitlines() if row.startswith("use")]
+    )
+    [line] = [row for row in stdout.splitlines() if row.startswith("use")]
     scores = [float(x) for x in re.findall(r"(?:en|de) (\d\.\d+)", line)]
     assert scores == [1.0, 1.0] and "labels encoded at" in line  # Python is in the top 5 in both
 
@@ -109,16 +108,13 @@ def test_glossary_benchmark_runs(tmp_path: Path) -> None:
     (tmp_path / "de" / "dev_annotations.csv").write_text(
         "sentence,label\nMaschinelles Lernen und mathematische Modelle.,x\n", "utf-8"
     )
-    command = [
-        sys.executable,
-        str(ROOT / "benchmarks" / "glossary.py"),
+    stdout = run_benchmark(
+        "glossary.py",
         "--data",
         str(tmp_path),
         "--esco-dir",
         str(MINI),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    [row] = [line.split() for line in done.stdout.splitlines() if line.startswith("de ")]
+    )
+    [row] = [line.split() for line in stdout.splitlines() if line.startswith("de ")]
     assert int(row[3].replace(",", "")) > 0 and row[4] == "1"  # words known; one sentence
     assert 0 < float(row[5]) <= 1  # some words glossed

@@ -75,12 +75,7 @@ _HYPHEN = re.compile(r"[^-]+")
 @functools.lru_cache(maxsize=1 << 18)
 def _term(word: str, language: str) -> str:
     """The lemma of ``word``, casefolded (accents kept)."""
-    import simplemma
-
-    try:
-        return str(simplemma.lemmatize(word, lang=language)).casefold()
-    except ValueError:  # a language simplemma has no dictionary for
-        return word.casefold()
+    return lexical.lemma(word, language).casefold()
 
 
 def _words(text: str) -> Iterator[tuple[str, int]]:
@@ -110,13 +105,13 @@ class Gloss:
         for: from the first gloss word they overlap to the last; ``whole`` where one
         overlaps no word."""
         pieces = self.pieces
+        if not len(pieces):
+            return np.full(len(starts), whole[0]), np.full(len(ends), whole[1])
         first = np.searchsorted(pieces[:, 1], starts, side="right")  # first word ending after start
         last = np.searchsorted(pieces[:, 0], ends, side="left") - 1  # last word starting before end
         found = (first <= last) & (first < len(pieces)) & (last >= 0)
-        first = np.clip(first, 0, max(len(pieces) - 1, 0))
-        last = np.clip(last, 0, max(len(pieces) - 1, 0))
-        if not len(pieces):
-            return np.full(len(starts), whole[0]), np.full(len(ends), whole[1])
+        first = np.clip(first, 0, len(pieces) - 1)
+        last = np.clip(last, 0, len(pieces) - 1)
         return (
             np.where(found, pieces[first, 2], whole[0]),
             np.where(found, pieces[last, 3], whole[1]),

@@ -29,6 +29,7 @@ __all__ = [
     "VerbatimMatcher",
     "WORD_PATTERN",
     "build_lexical",
+    "lemma",
     "terms",
     "terms_with_offsets",
 ]
@@ -73,7 +74,9 @@ def _stem(word: str) -> str:
     return word
 
 
-def _lemma(word: str, language: str) -> str:
+def lemma(word: str, language: str) -> str:
+    """The simplemma lemma of ``word`` in ``language`` (the word itself in a language
+    simplemma has no dictionary for)."""
     import simplemma
 
     try:
@@ -85,7 +88,7 @@ def _lemma(word: str, language: str) -> str:
 @functools.lru_cache(maxsize=1 << 18)
 def _term(word: str, language: str = PRIMARY_LANGUAGE) -> str:
     if language != PRIMARY_LANGUAGE:
-        word = _lemma(word, language)
+        word = lemma(word, language)
     return _stem(_fold(word))
 
 

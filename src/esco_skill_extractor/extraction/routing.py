@@ -179,16 +179,19 @@ def _sentence_hits(parts: list[ScoredSentence], gloss: Gloss | None, length: int
     """One sentence's hits from the scored sentences of what was read for it (its gloss, or
     itself, which the scorer may split again): each concept's best (the ``keep`` best
     concepts), spans in the sentence."""
+    if not parts:  # nothing to read (a sentence of punctuation alone)
+        nothing = Hits(*(np.zeros(0, np.int64) for _ in range(5)))
+        return SentenceHits(nothing, nothing, None)
     if gloss is None and len(parts) == 1 and parts[0][0] == 0:
         return parts[0][2]
 
     def merged(kind: str) -> Hits:
         lists = [(start, getattr(hits, kind)) for start, _, hits in parts]
-        concepts = np.concatenate([h.concepts for _, h in lists]) if lists else np.zeros(0, np.int64)
-        scores = np.concatenate([h.scores for _, h in lists]) if lists else np.zeros(0)
-        starts = np.concatenate([h.starts + at for at, h in lists]) if lists else np.zeros(0, np.int64)
-        ends = np.concatenate([h.ends + at for at, h in lists]) if lists else np.zeros(0, np.int64)
-        views = np.concatenate([h.views for _, h in lists]) if lists else np.zeros(0, np.int64)
+        concepts = np.concatenate([h.concepts for _, h in lists])
+        scores = np.concatenate([h.scores for _, h in lists])
+        starts = np.concatenate([h.starts + at for at, h in lists])
+        ends = np.concatenate([h.ends + at for at, h in lists])
+        views = np.concatenate([h.views for _, h in lists])
         order = np.lexsort((-scores, concepts))  # by concept, its best score first
         best = order[np.r_[True, concepts[order][1:] != concepts[order][:-1]]] if len(order) else order
         best = best[np.argsort(-scores[best], kind="stable")][:keep]
@@ -197,8 +200,7 @@ def _sentence_hits(parts: list[ScoredSentence], gloss: Gloss | None, length: int
             starts, ends = gloss.source_spans(starts, ends, (0, length))
         return Hits(concepts[best], scores[best], starts, ends, views[best])
 
-    vector = parts[0][2].vector if parts else None
-    return SentenceHits(merged("skills"), merged("occupations"), vector)
+    return SentenceHits(merged("skills"), merged("occupations"), parts[0][2].vector)
 
 
 class FusedScorer:
